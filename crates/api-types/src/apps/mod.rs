@@ -1,0 +1,2 @@
+//! `apps` API group.
+pub mod v1;

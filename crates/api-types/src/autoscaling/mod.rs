@@ -1,0 +1,2 @@
+//! `autoscaling` API group.
+pub mod v1;

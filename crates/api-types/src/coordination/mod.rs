@@ -1,0 +1,2 @@
+//! `coordination` API group.
+pub mod v1;

@@ -1,0 +1,2 @@
+//! `core` API group.
+pub mod v1;

@@ -1,0 +1,2 @@
+//! `discovery` API group.
+pub mod v1;

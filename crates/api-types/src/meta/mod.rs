@@ -1,0 +1,2 @@
+//! apimachinery's `meta` group.
+pub mod v1;
