@@ -1,0 +1,131 @@
+//! # test-support: what oxkube's tests share
+//!
+//! - [`Etcd`]: starts a real `etcd` (Debian package `etcd-server`) on free
+//!   loopback ports in a temporary directory, and stops it when dropped.
+//! - [`init_tracing`]: every test logs through `tracing` (`RUST_LOG` works).
+//! - [`free_port`]: a loopback port nobody listens on right now.
+//!
+//! Tests fail loudly when `etcd` is missing: the test command installs it
+//! (`e2e/test.sh`); it is never silently skipped.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::process::{Child, Command};
+
+/// Sets up `tracing` output for tests once per process (captured by the test
+/// harness; `RUST_LOG=debug` for more).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A loopback TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+/// A running etcd server, killed (and its data removed) on drop.
+pub struct Etcd {
+    child: Option<Child>,
+    data: Option<tempfile::TempDir>,
+    client_url: String,
+    peer_url: String,
+}
+
+impl Etcd {
+    /// Starts etcd and waits until it answers.
+    ///
+    /// # Panics
+    /// When the `etcd` binary is missing or does not come up within 20 s:
+    /// tests that need etcd must not pass without it.
+    pub async fn start() -> Etcd {
+        let data = tempfile::tempdir().expect("tempdir");
+        let (client, peer) = (free_port(), free_port());
+        let mut etcd = Etcd {
+            child: None,
+            data: Some(data),
+            client_url: format!("http://127.0.0.1:{client}"),
+            peer_url: format!("http://127.0.0.1:{peer}"),
+        };
+        etcd.spawn().await;
+        etcd
+    }
+
+    async fn spawn(&mut self) {
+        let dir: PathBuf = self.data.as_ref().expect("data dir").path().join("etcd");
+        let child = Command::new("etcd")
+            .arg("--name=test")
+            .arg(format!("--data-dir={}", dir.display()))
+            .arg(format!("--listen-client-urls={}", self.client_url))
+            .arg(format!("--advertise-client-urls={}", self.client_url))
+            .arg(format!("--listen-peer-urls={}", self.peer_url))
+            .arg(format!("--initial-advertise-peer-urls={}", self.peer_url))
+            .arg(format!("--initial-cluster=test={}", self.peer_url))
+            .arg("--log-level=error")
+            .arg("--logger=zap")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect(
+                "cannot start `etcd`: install the Debian package etcd-server (e2e/test.sh does)",
+            );
+        self.child = Some(child);
+        let addr = self.client_url.trim_start_matches("http://").to_string();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let req = format!("GET /health HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+                let mut body = String::new();
+                if s.write_all(req.as_bytes()).await.is_ok()
+                    && s.read_to_string(&mut body).await.is_ok()
+                    && body.contains("\"health\":\"true\"")
+                {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "etcd did not become healthy on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for `--etcd-servers`.
+    pub fn url(&self) -> String {
+        self.client_url.clone()
+    }
+
+    /// Kills etcd and starts it again on the same data and ports (to test
+    /// clients riding out an etcd restart).
+    pub async fn restart(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+        self.spawn().await;
+    }
+}
+
+impl Drop for Etcd {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+        self.data.take();
+    }
+}
