@@ -27,6 +27,7 @@ pub mod pod;
 pub mod pod_status;
 pub mod pod_template;
 pub mod probe;
+pub mod qos;
 pub mod replication_controller;
 pub mod security;
 pub mod service;

@@ -75,7 +75,9 @@ impl ObjectMeta {
 
     /// The owner reference with `controller: true`, if any.
     pub fn controller_ref(&self) -> Option<&OwnerReference> {
-        self.owner_references.iter().find(|r| r.controller == Some(true))
+        self.owner_references
+            .iter()
+            .find(|r| r.controller == Some(true))
     }
 }
 

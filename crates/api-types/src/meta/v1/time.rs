@@ -30,7 +30,11 @@ impl Time {
     /// # Errors
     /// When `s` is not RFC 3339.
     pub fn parse(s: &str) -> Result<Self, chrono::ParseError> {
-        Ok(Time(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc).trunc_subsecs(0)))
+        Ok(Time(
+            DateTime::parse_from_rfc3339(s)?
+                .with_timezone(&Utc)
+                .trunc_subsecs(0),
+        ))
     }
 }
 
@@ -45,7 +49,11 @@ impl MicroTime {
     /// # Errors
     /// When `s` is not RFC 3339.
     pub fn parse(s: &str) -> Result<Self, chrono::ParseError> {
-        Ok(MicroTime(DateTime::parse_from_rfc3339(s)?.with_timezone(&Utc).trunc_subsecs(6)))
+        Ok(MicroTime(
+            DateTime::parse_from_rfc3339(s)?
+                .with_timezone(&Utc)
+                .trunc_subsecs(6),
+        ))
     }
 }
 
@@ -73,10 +81,7 @@ macro_rules! time_serde {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 let s = String::deserialize(d)?;
                 $ty::parse(&s).map_err(|e| {
-                    serde::de::Error::custom(format!(
-                        concat!("invalid ", $what, " {:?}: {}"),
-                        s, e
-                    ))
+                    serde::de::Error::custom(format!(concat!("invalid ", $what, " {:?}: {}"), s, e))
                 })
             }
         }
@@ -93,7 +98,10 @@ mod tests {
     #[test]
     fn time_is_written_with_whole_seconds_in_utc() {
         let t = Time::parse("2024-05-01T12:00:00.987+02:00").expect("valid");
-        assert_eq!(serde_json::to_string(&t).expect("ser"), "\"2024-05-01T10:00:00Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).expect("ser"),
+            "\"2024-05-01T10:00:00Z\""
+        );
     }
 
     #[test]

@@ -1,0 +1,367 @@
+//! The watch cache (upstream's `Cacher`): ONE storage watch per resource,
+//! fanned out in-process to every client watch.
+//!
+//! Without it, every `kubectl get -w`, every controller and every kubelet
+//! would each hold its own etcd watch, and every `resourceVersion=0` list
+//! would hit etcd. The cache keeps:
+//! - the current objects, already serialized (lists with
+//!   `resourceVersion=0` and the initial events of a watch are served from
+//!   memory);
+//! - a bounded history of recent events (a client that reconnects with the
+//!   last resourceVersion it saw resumes without a re-list, unless that
+//!   version fell out of the window: then it gets `410 Expired`);
+//! - a broadcast channel every client watch subscribes to.
+//!
+//! The cache learns that it is up to date, even when nothing in its range
+//! changes, from storage progress notifications (`request_progress`).
+
+pub mod filter;
+mod state;
+pub mod watcher;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use storage::{Event, KeyValue, Revision, Storage, StorageError};
+use tokio::sync::{Notify, broadcast, watch};
+
+pub use filter::Filter;
+use state::State;
+pub use state::{CacheEvent, CachedObject, EventType};
+
+use crate::error::{ApiError, Result};
+
+/// Turns a stored key-value into a cached object (decode, set
+/// resourceVersion, extract labels and selectable fields).
+pub type DecodeFn = Arc<dyn Fn(&KeyValue) -> Result<CachedObject> + Send + Sync>;
+
+/// Tunables.
+#[derive(Clone, Debug)]
+pub struct CacherConfig {
+    /// Recent events kept for resuming watches.
+    pub history: usize,
+    /// How often to ask storage for progress (drives bookmarks).
+    pub progress_interval: Duration,
+    /// Minimum time between bookmarks on one watch.
+    pub bookmark_interval: Duration,
+    /// Capacity of the fan-out channel; a client this many events behind is
+    /// disconnected (it re-watches from its last resourceVersion).
+    pub fanout_capacity: usize,
+}
+
+impl Default for CacherConfig {
+    fn default() -> Self {
+        CacherConfig {
+            history: 10_000,
+            progress_interval: Duration::from_secs(5),
+            bookmark_interval: Duration::from_secs(60),
+            fanout_capacity: 16_384,
+        }
+    }
+}
+
+/// What the cache broadcasts to client watches.
+#[derive(Clone, Debug)]
+pub enum Message {
+    Event(Arc<CacheEvent>),
+    /// Everything up to this revision has been broadcast.
+    Progress(Revision),
+    /// The cache was rebuilt from a fresh list: watches must end, clients re-watch.
+    Reset,
+}
+
+struct Inner {
+    prefix: String,
+    storage: Arc<dyn Storage>,
+    decode: DecodeFn,
+    config: CacherConfig,
+    state: RwLock<State>,
+    fanout: broadcast::Sender<Message>,
+    /// The cache's revision, for waiters.
+    revision: watch::Sender<Revision>,
+    ready: watch::Sender<bool>,
+    wants_progress: Notify,
+}
+
+/// The watch cache of one resource. Cheap to clone.
+#[derive(Clone)]
+pub struct Cacher {
+    inner: Arc<Inner>,
+}
+
+/// A snapshot a client watch starts from, plus its live subscription.
+pub struct WatchStart {
+    /// Events to send first (synthetic ADDED for a fresh start, or history
+    /// to replay for a resume), oldest first.
+    pub initial: Vec<Arc<CacheEvent>>,
+    /// The revision `initial` brings the client to.
+    pub revision: Revision,
+    pub live: broadcast::Receiver<Message>,
+}
+
+impl Cacher {
+    /// Starts the cache for keys under `prefix` (e.g. `/registry/pods/`).
+    pub fn start(
+        storage: Arc<dyn Storage>,
+        prefix: String,
+        decode: DecodeFn,
+        config: CacherConfig,
+    ) -> Self {
+        let (fanout, _) = broadcast::channel(config.fanout_capacity);
+        let cacher = Cacher {
+            inner: Arc::new(Inner {
+                prefix,
+                storage,
+                decode,
+                state: RwLock::new(State::new(config.history)),
+                config,
+                fanout,
+                revision: watch::channel(0).0,
+                ready: watch::channel(false).0,
+                wants_progress: Notify::new(),
+            }),
+        };
+        let weak = Arc::downgrade(&cacher.inner);
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                match run_once(&inner).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        tracing::warn!(prefix = %inner.prefix, error = %e, "watch cache lost its storage watch");
+                        drop(inner);
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        });
+        cacher
+    }
+
+    /// Waits until the cache has its initial list.
+    pub async fn wait_ready(&self) {
+        let mut rx = self.inner.ready.subscribe();
+        let _ = rx.wait_for(|r| *r).await;
+    }
+
+    pub fn is_ready(&self) -> bool {
+        *self.inner.ready.borrow()
+    }
+
+    pub fn config(&self) -> &CacherConfig {
+        &self.inner.config
+    }
+
+    /// The newest revision the cache has applied.
+    pub fn revision(&self) -> Revision {
+        *self.inner.revision.borrow()
+    }
+
+    /// Waits (up to 3 s, as upstream) until the cache has seen `rev`.
+    ///
+    /// # Errors
+    /// 504 `Too large resource version` when it does not catch up in time.
+    pub async fn wait_fresh(&self, rev: Revision) -> Result<()> {
+        self.wait_ready().await;
+        let mut rx = self.inner.revision.subscribe();
+        if *rx.borrow_and_update() >= rev {
+            return Ok(());
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+        loop {
+            self.inner.wants_progress.notify_one();
+            let step =
+                tokio::time::timeout(Duration::from_millis(100), rx.wait_for(|r| *r >= rev)).await;
+            if matches!(step, Ok(Ok(_))) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ApiError::Timeout {
+                    message: format!(
+                        "Too large resource version: {rev}, current resource version: {}",
+                        self.revision()
+                    ),
+                    retry_after: 1,
+                });
+            }
+        }
+    }
+
+    /// Waits until the cache is as fresh as storage is now (a consistent read).
+    pub async fn wait_consistent(&self) -> Result<Revision> {
+        let rev = self.inner.storage.current_revision().await.map_err(|e| {
+            ApiError::from_storage(e, &crate::error::GroupResource::new("", ""), "")
+        })?;
+        self.wait_fresh(rev).await?;
+        Ok(rev)
+    }
+
+    /// The cached object under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
+        self.read_state().get(key)
+    }
+
+    /// The current objects matching `filter`, in key order, and the revision
+    /// they are valid at.
+    pub fn list(&self, filter: &Filter) -> (Vec<Arc<CachedObject>>, Revision) {
+        let state = self.read_state();
+        let items = state
+            .objects_under(&filter.key_prefix(&self.inner.prefix))
+            .filter(|o| filter.matches(o))
+            .cloned()
+            .collect();
+        (items, state.revision)
+    }
+
+    /// Starts a client watch. `after = None` means "from the current state"
+    /// (synthetic ADDED events first); `Some(rv)` resumes after `rv`.
+    ///
+    /// # Errors
+    /// 410 Expired (sent in-stream by the caller) when `rv` is older than the
+    /// history window.
+    pub fn watch(&self, after: Option<Revision>, filter: &Filter) -> Result<WatchStart> {
+        let state = self.read_state();
+        // Subscribing while holding the lock that event application takes
+        // means no event falls between the snapshot and the subscription.
+        let live = self.inner.fanout.subscribe();
+        let initial = match after {
+            None => state
+                .objects_under(&filter.key_prefix(&self.inner.prefix))
+                .filter(|o| filter.matches(o))
+                .map(|o| Arc::new(CacheEvent::synthetic_added(o.clone())))
+                .collect(),
+            Some(rv) => {
+                if rv < state.history_start {
+                    return Err(ApiError::Expired(format!(
+                        "too old resource version: {rv} ({})",
+                        state.history_start
+                    )));
+                }
+                state.events_after(rv)
+            }
+        };
+        Ok(WatchStart {
+            initial,
+            revision: state.revision,
+            live,
+        })
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        // A panic while holding the lock cannot leave the state half-changed
+        // (every change is a single insert/remove), so a poisoned lock is
+        // still safe to read.
+        self.inner.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Number of client watches subscribed right now.
+    pub fn watchers(&self) -> usize {
+        self.inner.fanout.receiver_count()
+    }
+}
+
+/// Lists, then follows the storage watch until it fails.
+async fn run_once(inner: &Inner) -> Result<(), StorageError> {
+    let revision = relist(inner).await?;
+    let mut stream = inner.storage.watch(&inner.prefix, revision).await?;
+    let mut ticker = tokio::time::interval(inner.config.progress_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            msg = stream.recv() => match msg {
+                Some(Ok(resp)) => apply(inner, resp.events, resp.revision),
+                Some(Err(e)) => return Err(e),
+                None => return Err(StorageError::Unavailable("storage watch ended".into())),
+            },
+            () = inner.wants_progress.notified() => stream.request_progress(),
+            _ = ticker.tick() => stream.request_progress(),
+        }
+    }
+}
+
+/// Loads every object and replaces the cache's state with them.
+async fn relist(inner: &Inner) -> Result<Revision, StorageError> {
+    let mut objects = Vec::new();
+    let mut opts = storage::ListOptions {
+        limit: Some(10_000),
+        ..Default::default()
+    };
+    let revision = loop {
+        let page = inner.storage.list(&inner.prefix, opts.clone()).await?;
+        for kv in &page.kvs {
+            match (inner.decode)(kv) {
+                Ok(obj) => objects.push(Arc::new(obj)),
+                Err(e) => tracing::error!(key = %kv.key, error = %e, "skipping undecodable object"),
+            }
+        }
+        if !page.more {
+            break page.revision;
+        }
+        opts.revision = Some(page.revision);
+        opts.start_after = page.kvs.last().map(|kv| kv.key.clone());
+    };
+    let mut state = inner.state.write().unwrap_or_else(|p| p.into_inner());
+    let was_ready = *inner.ready.borrow();
+    state.reset(objects, revision);
+    if was_ready {
+        let _ = inner.fanout.send(Message::Reset);
+    }
+    inner.revision.send_replace(revision);
+    inner.ready.send_replace(true);
+    tracing::debug!(prefix = %inner.prefix, revision, objects = state.len(), "watch cache listed");
+    Ok(revision)
+}
+
+/// Applies storage events (decoded outside the lock) and broadcasts them.
+fn apply(inner: &Inner, events: Vec<Event>, revision: Revision) {
+    let is_progress = events.is_empty();
+    let mut decoded = VecDeque::with_capacity(events.len());
+    for event in events {
+        match event {
+            Event::Put { kv, .. } => match (inner.decode)(&kv) {
+                Ok(obj) => decoded.push_back(Change::Put(Arc::new(obj))),
+                Err(e) => tracing::error!(key = %kv.key, error = %e, "skipping undecodable object"),
+            },
+            Event::Delete {
+                key,
+                revision,
+                prev,
+            } => {
+                // A DELETED event carries the last state at the deletion's
+                // revision; render it here, outside the lock.
+                let last = KeyValue {
+                    mod_revision: revision,
+                    ..prev
+                };
+                let rendered = (inner.decode)(&last).ok().map(Arc::new);
+                decoded.push_back(Change::Delete(key, revision, rendered));
+            }
+        }
+    }
+    let mut state = inner.state.write().unwrap_or_else(|p| p.into_inner());
+    for change in decoded {
+        let event = match change {
+            Change::Put(obj) => state.put(obj),
+            Change::Delete(key, rev, rendered) => match state.delete(&key, rev, rendered) {
+                Some(ev) => ev,
+                None => continue,
+            },
+        };
+        let _ = inner.fanout.send(Message::Event(event));
+    }
+    if revision > state.revision {
+        state.revision = revision;
+    }
+    if is_progress {
+        let _ = inner.fanout.send(Message::Progress(state.revision));
+    }
+    inner.revision.send_replace(state.revision);
+}
+
+enum Change {
+    Put(Arc<CachedObject>),
+    Delete(String, Revision, Option<Arc<CachedObject>>),
+}

@@ -1,0 +1,274 @@
+//! The resource handler: turns an HTTP request on an API path into a call on
+//! the resource's [`RestStorage`], and the result back into HTTP.
+//!
+//! It stays thin on purpose: parsing the path and query, reading the body
+//! (at most 3 MiB), picking the verb. Everything Kubernetes-specific happens
+//! in the registry.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+use tracing::Instrument;
+
+use super::AppState;
+use super::path::{ApiPath, ResourcePath, parse};
+use crate::error::{ApiError, Result};
+use crate::metrics::METRICS;
+use crate::registry::{DeleteQuery, ListParams, PatchType, Reply, RequestScope, RestStorage};
+
+/// Largest request body accepted, as upstream (`MaxRequestBodyBytes`).
+pub const MAX_BODY: usize = 3 * 1024 * 1024;
+
+fn json(code: StatusCode, body: Bytes) -> Response {
+    let mut resp = (code, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+fn query<T: DeserializeOwned + Default>(raw: Option<&str>) -> Result<T> {
+    match raw {
+        None | Some("") => Ok(T::default()),
+        Some(q) => serde_urlencoded::from_str(q)
+            .map_err(|e| ApiError::BadRequest(format!("invalid query: {e}"))),
+    }
+}
+
+/// `dryRun=All` (the only value upstream accepts).
+fn dry_run(raw: Option<&str>) -> Result<bool> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(rename_all = "camelCase")]
+    struct Q {
+        dry_run: Option<String>,
+    }
+    match query::<Q>(raw)?.dry_run.as_deref() {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "Invalid dryRun value \"{other}\": supported values are \"All\""
+        ))),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
+    if let Some(len) = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > MAX_BODY
+    {
+        return Err(ApiError::RequestEntityTooLarge(MAX_BODY));
+    }
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return ApiError::RequestEntityTooLarge(MAX_BODY);
+            }
+            source = s.source();
+        }
+        ApiError::BadRequest(format!("error reading the request body: {e}"))
+    })
+}
+
+/// Object bodies must be JSON (YAML and protobuf are for clients to convert).
+fn require_json(headers: &HeaderMap) -> Result<()> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let base = ct.split(';').next().unwrap_or("").trim();
+    if base.is_empty() || base == "application/json" || base == "*/*" {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!(
+            "the body of the request was in an unknown format - accepted media types include: application/json \
+             (got {base})"
+        )))
+    }
+}
+
+/// Handles every `/api/...` and `/apis/...` request.
+pub async fn handle(
+    state: Arc<AppState>,
+    method: Method,
+    uri: http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let start = Instant::now();
+    let path = uri.path().to_string();
+    let span = tracing::debug_span!("request", %method, path = %path);
+    async move {
+        let parsed = parse(&path);
+        let (verb, resource) = match &parsed {
+            Some(ApiPath::Resource(r)) => (verb_of(&method, r, uri.query()), r.resource.clone()),
+            _ => (method.as_str().to_string(), String::new()),
+        };
+        let response = match parsed {
+            Some(ApiPath::Resource(r)) => {
+                match dispatch(&state, &method, &r, uri.query(), &headers, body).await {
+                    Ok(Dispatched::Reply(reply)) => json(reply.code, reply.body),
+                    Ok(Dispatched::Watch(body)) => {
+                        // Counted when the watch starts; its latency is its lifetime.
+                        METRICS.observe_request(&verb, &resource, 200, start.elapsed());
+                        let stream = futures::StreamExt::map(body, Ok::<Bytes, std::io::Error>);
+                        let mut resp = Response::new(Body::from_stream(stream));
+                        resp.headers_mut().insert(
+                            header::CONTENT_TYPE,
+                            HeaderValue::from_static("application/json"),
+                        );
+                        return resp;
+                    }
+                    Err(e) => e.into_response(),
+                }
+            }
+            Some(other) => super::discovery::serve(&state, other, &headers),
+            None => ApiError::NotFoundPath.into_response(),
+        };
+        METRICS.observe_request(
+            &verb,
+            &resource,
+            response.status().as_u16(),
+            start.elapsed(),
+        );
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = start.elapsed().as_millis() as u64,
+            "done"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// The upstream verb name for metrics.
+fn verb_of(method: &Method, r: &ResourcePath, raw_query: Option<&str>) -> String {
+    let is_watch = query::<ListParams>(raw_query)
+        .map(|p| p.is_watch())
+        .unwrap_or(false);
+    match (method.as_str(), r.name.is_some()) {
+        ("GET", false) if is_watch => "WATCH".into(),
+        ("GET", false) => "LIST".into(),
+        ("DELETE", false) => "DELETECOLLECTION".into(),
+        (m, _) => m.into(),
+    }
+}
+
+enum Dispatched {
+    Reply(Reply),
+    Watch(crate::registry::WatchBody),
+}
+
+async fn dispatch(
+    state: &AppState,
+    method: &Method,
+    r: &ResourcePath,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Dispatched> {
+    let storage: &Arc<dyn RestStorage> = state
+        .registry
+        .get(&r.group, &r.version, &r.resource)
+        .ok_or(ApiError::NotFoundPath)?;
+    let info = storage.info();
+    // A namespace in the path of a cluster-scoped kind names nothing.
+    if r.namespace.is_some() && !info.namespaced {
+        return Err(ApiError::NotFoundPath);
+    }
+    if let Some(sub) = &r.subresource
+        && !info.subresources.contains(&sub.as_str())
+    {
+        return Err(ApiError::NotFoundPath);
+    }
+    let scope = RequestScope {
+        namespace: r.namespace.clone(),
+        dry_run: dry_run(raw_query)?,
+    };
+    let needs_namespace = info.namespaced && r.namespace.is_none();
+    let reply = match (method.as_str(), r.name.as_deref(), r.subresource.as_deref()) {
+        ("GET", None, _) => {
+            let params: ListParams = query(raw_query)?;
+            if params.is_watch() {
+                return Ok(Dispatched::Watch(storage.watch(&scope, &params).await?));
+            }
+            storage.list(&scope, &params).await?
+        }
+        (_, _, _) if needs_namespace => {
+            return Err(ApiError::MethodNotAllowed(format!(
+                "the server does not allow this method on the requested resource: {method} {} without a namespace",
+                r.resource
+            )));
+        }
+        ("GET", Some(name), None) => storage.get(&scope, name).await?,
+        ("GET", Some(name), Some(sub)) => storage.get_subresource(&scope, name, sub).await?,
+        ("POST", None, _) => {
+            require_json(headers)?;
+            let body = read_body(headers, body).await?;
+            storage.create(&scope, &body).await?
+        }
+        ("POST", Some(name), Some(sub)) => {
+            require_json(headers)?;
+            let body = read_body(headers, body).await?;
+            storage.create_subresource(&scope, name, sub, &body).await?
+        }
+        ("PUT", Some(name), sub) => {
+            require_json(headers)?;
+            let body = read_body(headers, body).await?;
+            match sub {
+                None => storage.update(&scope, name, &body).await?,
+                Some(sub) => storage.update_subresource(&scope, name, sub, &body).await?,
+            }
+        }
+        ("PATCH", Some(name), sub) => {
+            let ct = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            let kind = PatchType::from_content_type(ct).ok_or_else(|| {
+                ApiError::UnsupportedMediaType(format!(
+                    "the body of the request was in an unknown format - accepted media types include: \
+                     application/json-patch+json, application/merge-patch+json, \
+                     application/strategic-merge-patch+json, application/apply-patch+yaml (got {ct:?})"
+                ))
+            })?;
+            let body = read_body(headers, body).await?;
+            match sub {
+                None => storage.patch(&scope, name, kind, &body).await?,
+                Some(sub) => {
+                    storage
+                        .patch_subresource(&scope, name, sub, kind, &body)
+                        .await?
+                }
+            }
+        }
+        ("DELETE", Some(name), None) => {
+            let body = read_body(headers, body).await?;
+            let q: DeleteQuery = query(raw_query)?;
+            storage.delete(&scope, name, &body, &q).await?
+        }
+        ("DELETE", None, None) => {
+            let body = read_body(headers, body).await?;
+            let q: DeleteQuery = query(raw_query)?;
+            let params: ListParams = query(raw_query)?;
+            storage
+                .delete_collection(&scope, &params, &body, &q)
+                .await?
+        }
+        _ => {
+            return Err(ApiError::MethodNotAllowed(format!(
+                "the server does not allow this method on the requested resource: {method}"
+            )));
+        }
+    };
+    Ok(Dispatched::Reply(reply))
+}

@@ -1,0 +1,45 @@
+//! The HTTP layer: routes, and the shared state handlers see.
+
+pub mod api;
+pub mod discovery;
+pub mod path;
+pub mod system;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use axum::routing::get;
+use storage::Storage;
+
+use crate::cacher::Cacher;
+use crate::registry::Registry;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub registry: Registry,
+    pub storage: Arc<dyn Storage>,
+    pub caches: Vec<Cacher>,
+    /// The default namespaces exist.
+    pub bootstrapped: AtomicBool,
+}
+
+async fn api(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    api::handle(state, parts.method, parts.uri, parts.headers, body).await
+}
+
+/// All routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/livez", get(system::livez))
+        .route("/healthz", get(system::livez))
+        .route("/readyz", get(system::readyz))
+        .route("/version", get(system::version))
+        .route("/metrics", get(system::metrics))
+        // Everything else is an API path (or a 404 Status).
+        .fallback(api)
+        .with_state(state)
+}

@@ -1,0 +1,28 @@
+//! # kube-apiserver: the Kubernetes API over etcd or an embedded store
+//!
+//! The apiserver is the only component that touches storage. Everything
+//! else (kubectl, the scheduler, controllers, kubelets) reads and writes
+//! objects through its REST API and follows changes through watches.
+//!
+//! # Layout
+//! A request flows top to bottom:
+//! - [`http`]: routes; [`http::path`] parses `/api/v1/namespaces/ns/pods/x`;
+//!   [`http::api`] reads the body and picks the verb;
+//!   [`http::discovery`] tells clients what exists.
+//! - [`registry`]: per resource, a generic [`registry::store::Store`] with a
+//!   [`registry::strategy::Strategy`] (defaults, validation, status rules);
+//!   [`registry::install`] lists what is served.
+//! - [`cacher`]: the watch cache, one storage watch per resource fanned out
+//!   to every client watch.
+//! - [`error`]: every failure as a Kubernetes `Status`.
+//! - the `storage` crate: etcd or SQLite behind one trait.
+//!
+//! [`server::run`] wires it together; `main.rs` only parses flags.
+
+pub mod cacher;
+pub mod error;
+pub mod http;
+pub mod metrics;
+pub mod options;
+pub mod registry;
+pub mod server;

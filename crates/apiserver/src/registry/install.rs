@@ -1,0 +1,114 @@
+//! Which resources the apiserver serves, and with which strategy: the one
+//! place to look to see "what is in this API".
+
+use std::sync::Arc;
+
+use api_types::Resource;
+use api_types::apps::v1::{Deployment, ReplicaSet};
+use api_types::coordination::v1::Lease;
+use api_types::core::v1::{
+    ConfigMap, Endpoints, Event, Namespace, Node, Pod, ReplicationController, Secret, Service,
+    ServiceAccount,
+};
+use api_types::discovery::v1::EndpointSlice;
+use storage::Storage;
+
+use super::namespaces::NamespaceGate;
+use super::store::Store;
+use super::strategy::Strategy;
+use super::{Registry, ResourceInfo};
+use crate::cacher::{Cacher, CacherConfig};
+
+/// The built registry plus the caches that must be warm before serving.
+pub struct Installed {
+    pub registry: Registry,
+    pub caches: Vec<Cacher>,
+}
+
+/// A strategy with every default: plain objects with no special rules.
+pub struct Plain;
+
+impl<K: Resource> Strategy<K> for Plain {}
+
+fn info<K: Resource>(
+    subresources: &'static [&'static str],
+    categories: &'static [&'static str],
+) -> ResourceInfo {
+    ResourceInfo {
+        group: K::GROUP,
+        version: K::VERSION,
+        kind: K::KIND,
+        plural: K::PLURAL,
+        singular: K::SINGULAR,
+        namespaced: K::NAMESPACED,
+        short_names: K::SHORT_NAMES,
+        subresources,
+        categories,
+    }
+}
+
+struct Builder {
+    storage: Arc<dyn Storage>,
+    config: CacherConfig,
+    gate: Option<NamespaceGate>,
+    installed: Installed,
+}
+
+impl Builder {
+    fn add<K: Resource>(
+        &mut self,
+        strategy: impl Strategy<K>,
+        subresources: &'static [&'static str],
+        categories: &'static [&'static str],
+    ) -> Cacher {
+        let gate = if K::NAMESPACED {
+            self.gate.clone()
+        } else {
+            None
+        };
+        let store = Store::<K>::new(
+            self.storage.clone(),
+            Arc::new(strategy),
+            info::<K>(subresources, categories),
+            self.config.clone(),
+            gate,
+        );
+        let cacher = store.cacher().clone();
+        self.installed.caches.push(cacher.clone());
+        self.installed.registry.add(Arc::new(store));
+        cacher
+    }
+}
+
+/// Builds every resource over `storage`.
+pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
+    use super::core::{namespaces::NamespaceStrategy, nodes::NodeStrategy, pods::PodStrategy};
+
+    let mut b = Builder {
+        storage: storage.clone(),
+        config,
+        gate: None,
+        installed: Installed {
+            registry: Registry::default(),
+            caches: Vec::new(),
+        },
+    };
+    // Namespaces first: every namespaced store checks them on create.
+    let namespaces = b.add::<Namespace>(NamespaceStrategy, &["status", "finalize"], &[]);
+    b.gate = Some(NamespaceGate::new(namespaces, storage));
+
+    b.add::<Pod>(PodStrategy, &["status", "binding"], &["all"]);
+    b.add::<Node>(NodeStrategy, &["status"], &[]);
+    b.add::<Service>(Plain, &["status"], &["all"]);
+    b.add::<Endpoints>(Plain, &[], &[]);
+    b.add::<ConfigMap>(Plain, &[], &[]);
+    b.add::<Secret>(Plain, &[], &[]);
+    b.add::<Event>(Plain, &[], &[]);
+    b.add::<ServiceAccount>(Plain, &[], &[]);
+    b.add::<ReplicationController>(Plain, &["status", "scale"], &["all"]);
+    b.add::<ReplicaSet>(Plain, &["status", "scale"], &["all"]);
+    b.add::<Deployment>(Plain, &["status", "scale"], &["all"]);
+    b.add::<EndpointSlice>(Plain, &[], &[]);
+    b.add::<Lease>(Plain, &[], &[]);
+    b.installed
+}

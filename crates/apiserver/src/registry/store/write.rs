@@ -1,0 +1,306 @@
+//! Create, update (PUT), patch, and the status subresource.
+
+use api_types::Resource;
+use http::StatusCode;
+use storage::{StorageError, Update, Updated, guaranteed_update};
+
+use super::Store;
+use crate::error::{ApiError, Result};
+use crate::registry::codec::{check_type_meta, decode_body, decode_stored, encode_for_storage};
+use crate::registry::meta::{
+    before_create, before_update, validate_object_meta, validate_object_meta_update,
+};
+use crate::registry::{PatchType, Reply, RequestScope};
+
+/// Which part of the object a write may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The main resource: everything but `status`.
+    Main,
+    /// `/status`: only `status` (and labels/annotations).
+    Status,
+    /// A subresource that changes the object itself in a controlled way
+    /// (binding, scale, finalize): no strategy reset.
+    Internal,
+}
+
+/// Attempts at a create whose generated name collided.
+const GENERATE_NAME_ATTEMPTS: usize = 5;
+
+impl<K: Resource> Store<K> {
+    fn validate_new(&self, obj: &K) -> Result<()> {
+        let mut errs =
+            validate_object_meta(obj.metadata(), K::NAMESPACED, self.strategy.name_rule());
+        errs.extend(self.strategy.validate(obj));
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(self.invalid(&obj.metadata().name, errs))
+        }
+    }
+
+    pub(super) async fn create_object(&self, scope: &RequestScope, body: &[u8]) -> Result<Reply> {
+        let mut obj: K = decode_body(body)?;
+        before_create(
+            &mut obj,
+            scope.namespace.as_deref(),
+            self.strategy.tracks_generation(),
+        )?;
+        self.strategy.default(&mut obj);
+        self.strategy.prepare_for_create(&mut obj);
+        self.validate_new(&obj)?;
+        if let Some(gate) = &self.namespaces {
+            gate.admit(&obj.metadata().namespace, &self.gr, &obj.metadata().name)
+                .await?;
+        }
+        if scope.dry_run {
+            return self.reply(StatusCode::CREATED, &obj);
+        }
+        let generated = obj
+            .metadata()
+            .name
+            .starts_with(&obj.metadata().generate_name)
+            && !obj.metadata().generate_name.is_empty();
+        for attempt in 1..=GENERATE_NAME_ATTEMPTS {
+            let name = obj.metadata().name.clone();
+            let key = self.key(scope.namespace.as_deref(), &name)?;
+            match self.storage.create(&key, encode_for_storage(&obj)?).await {
+                Ok(kv) => {
+                    obj.metadata_mut().resource_version = kv.mod_revision.to_string();
+                    return self.reply(StatusCode::CREATED, &obj);
+                }
+                Err(StorageError::AlreadyExists { .. })
+                    if generated && attempt < GENERATE_NAME_ATTEMPTS =>
+                {
+                    let prefix = obj.metadata().generate_name.clone();
+                    obj.metadata_mut().name =
+                        format!("{prefix}{}", crate::registry::meta::random_suffix());
+                }
+                Err(e) => return Err(ApiError::from_storage(e, &self.gr, &name)),
+            }
+        }
+        Err(ApiError::Internal(
+            "could not generate a unique name".into(),
+        ))
+    }
+
+    pub(super) async fn update_object(
+        &self,
+        scope: &RequestScope,
+        name: &str,
+        body: &[u8],
+        mode: Mode,
+    ) -> Result<Reply> {
+        let new: K = decode_body(body)?;
+        let meta = new.metadata();
+        if meta.name != name {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                meta.name
+            )));
+        }
+        if K::NAMESPACED
+            && !meta.namespace.is_empty()
+            && Some(meta.namespace.as_str()) != scope.namespace.as_deref()
+        {
+            return Err(ApiError::BadRequest(
+                "the namespace of the provided object does not match the namespace sent on the request".into(),
+            ));
+        }
+        self.write(scope, name, mode, |_old| Ok(new.clone())).await
+    }
+
+    pub(super) async fn patch_object(
+        &self,
+        scope: &RequestScope,
+        name: &str,
+        kind: PatchType,
+        body: &[u8],
+        mode: Mode,
+    ) -> Result<Reply> {
+        let patch = Patch::parse(kind, body)?;
+        self.write(scope, name, mode, |old| {
+            let mut doc =
+                serde_json::to_value(old).map_err(|e| ApiError::Internal(e.to_string()))?;
+            patch.apply(&mut doc)?;
+            let new: K = serde_json::from_value(doc).map_err(|e| {
+                ApiError::BadRequest(format!(
+                    "{} in version \"{}\" cannot be handled as a {}: {e}",
+                    K::KIND,
+                    K::VERSION,
+                    K::KIND
+                ))
+            })?;
+            check_type_meta::<K>(new.type_meta())?;
+            Ok(new)
+        })
+        .await
+    }
+
+    /// The heart of every update: read-modify-write with optimistic
+    /// concurrency. `change` builds the candidate object from the current
+    /// one; the strategy, metadata rules and validation then apply, and the
+    /// result is written only if nobody wrote in between (else it all runs
+    /// again on the newer object).
+    pub(super) async fn write<F>(
+        &self,
+        scope: &RequestScope,
+        name: &str,
+        mode: Mode,
+        mut change: F,
+    ) -> Result<Reply>
+    where
+        F: FnMut(&K) -> Result<K> + Send,
+    {
+        let key = self.key(scope.namespace.as_deref(), name)?;
+        let mut result: Option<K> = None;
+        let mut decide = |kv: &storage::KeyValue| -> Result<Update> {
+            let old: K = decode_stored(kv)?;
+            let new = self.prepare_update(&old, change(&old)?, mode)?;
+            let finished = new.metadata().deletion_timestamp.is_some()
+                && new.metadata().finalizers.is_empty()
+                && new.metadata().deletion_grace_period_seconds.unwrap_or(0) == 0
+                && !self.strategy.blocks_deletion(&new);
+            let update = if finished {
+                Update::Delete
+            } else {
+                Update::Put(encode_for_storage(&new)?)
+            };
+            result = Some(new);
+            Ok(update)
+        };
+        if scope.dry_run {
+            let kv = self
+                .storage
+                .get(&key)
+                .await
+                .map_err(self.storage_err(name))?;
+            decide(&kv)?;
+        } else {
+            let outcome = guaranteed_update::<StoreError, _>(self.storage.as_ref(), &key, |kv| {
+                decide(kv).map_err(StoreError::Api)
+            })
+            .await
+            .map_err(|e| match e {
+                StoreError::Api(e) => e,
+                StoreError::Storage(e) => ApiError::from_storage(e, &self.gr, name),
+            })?;
+            let obj = result
+                .as_mut()
+                .ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
+            match outcome {
+                Updated::Put(kv) => {
+                    obj.metadata_mut().resource_version = kv.mod_revision.to_string()
+                }
+                Updated::Unchanged(kv) => {
+                    obj.metadata_mut().resource_version = kv.mod_revision.to_string()
+                }
+                Updated::Deleted(_, rev) => obj.metadata_mut().resource_version = rev.to_string(),
+            }
+        }
+        let obj = result.ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
+        self.reply(StatusCode::OK, &obj)
+    }
+
+    /// Applies the update rules to a candidate object.
+    fn prepare_update(&self, old: &K, mut new: K, mode: Mode) -> Result<K> {
+        let name = old.metadata().name.clone();
+        let client_rv = new.metadata().resource_version.clone();
+        if !client_rv.is_empty() && client_rv != old.metadata().resource_version {
+            return Err(ApiError::conflict_modified(&self.gr, &name));
+        }
+        match mode {
+            Mode::Main => {
+                self.strategy.default(&mut new);
+                self.strategy.prepare_for_update(&mut new, old);
+            }
+            Mode::Status => self.strategy.prepare_for_status_update(&mut new, old),
+            Mode::Internal => {}
+        }
+        let spec_changed = self.strategy.spec_changed(&new, old);
+        before_update(
+            &mut new,
+            old,
+            spec_changed,
+            self.strategy.tracks_generation(),
+        );
+        new.metadata_mut().resource_version = old.metadata().resource_version.clone();
+        let mut errs =
+            validate_object_meta(new.metadata(), K::NAMESPACED, self.strategy.name_rule());
+        errs.extend(validate_object_meta_update(new.metadata(), old.metadata()));
+        // Internal writes (binding, scale, finalize) change fields users may
+        // not, through rules of their own.
+        if mode != Mode::Internal {
+            errs.extend(self.strategy.validate_update(&new, old));
+        }
+        if !errs.is_empty() {
+            return Err(self.invalid(&name, errs));
+        }
+        // The storage layer compares bytes; resourceVersion is not stored.
+        Ok(new)
+    }
+}
+
+/// Errors inside a guaranteed update: the closure's API errors, or storage
+/// errors that still need the resource's name to become API errors.
+pub(super) enum StoreError {
+    Api(ApiError),
+    Storage(StorageError),
+}
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        StoreError::Storage(e)
+    }
+}
+
+/// A parsed patch document.
+pub enum Patch {
+    Json(json_patch::Patch),
+    Merge(serde_json::Value),
+}
+
+impl Patch {
+    /// Parses a patch body.
+    ///
+    /// # Errors
+    /// 400 for an unparseable document; 415 for patch types not served.
+    pub fn parse(kind: PatchType, body: &[u8]) -> Result<Patch> {
+        match kind {
+            PatchType::Json => serde_json::from_slice(body)
+                .map(Patch::Json)
+                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}"))),
+            PatchType::Merge => {
+                let v: serde_json::Value = serde_json::from_slice(body)
+                    .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
+                if !v.is_object() {
+                    return Err(ApiError::BadRequest(
+                        "error decoding patch: a merge patch must be a JSON object".into(),
+                    ));
+                }
+                Ok(Patch::Merge(v))
+            }
+            PatchType::StrategicMerge | PatchType::Apply => Err(ApiError::UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: \
+                 application/json-patch+json, application/merge-patch+json"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Applies the patch to a JSON document.
+    ///
+    /// # Errors
+    /// 422 when a JSON patch operation does not apply (missing path, failed test).
+    pub fn apply(&self, doc: &mut serde_json::Value) -> Result<()> {
+        match self {
+            Patch::Json(p) => {
+                json_patch::patch(doc, p).map_err(|e| ApiError::Unprocessable(e.to_string()))
+            }
+            Patch::Merge(p) => {
+                json_patch::merge(doc, p);
+                Ok(())
+            }
+        }
+    }
+}
