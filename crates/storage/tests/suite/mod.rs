@@ -525,6 +525,42 @@ pub async fn watch_progress_reports_current_revision(s: Store) {
     }
 }
 
+pub async fn periodic_compaction_forgets_old_history(s: Store) {
+    let v1 = s.create("/registry/pc/x", b("1")).await.unwrap();
+    let v2 = s
+        .update("/registry/pc/x", b("2"), v1.mod_revision)
+        .await
+        .unwrap();
+    let compactor = tokio::spawn(storage::compactor::run(
+        s.clone(),
+        Duration::from_millis(50),
+    ));
+    // The compactor compacts to the revision it saw one tick earlier, so
+    // after a few ticks v1's revision is gone and the current state remains.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let old = s
+            .list(
+                "/registry/pc/",
+                ListOptions {
+                    revision: Some(v1.mod_revision),
+                    ..Default::default()
+                },
+            )
+            .await;
+        if matches!(old, Err(StorageError::Expired { .. })) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not compacted: {old:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    compactor.abort();
+    assert_eq!(s.get("/registry/pc/x").await.unwrap(), v2);
+}
+
 /// Generates one `#[tokio::test]` per suite function for a backend.
 #[macro_export]
 macro_rules! storage_suite {
@@ -535,7 +571,7 @@ macro_rules! storage_suite {
             compaction_expires_old_revisions, concurrent_conflicting_updates_one_wins,
             guaranteed_update_never_loses_increments, watch_sees_changes_in_order,
             watch_from_old_revision_replays_history, many_writes_reach_every_watch_exactly_once,
-            watch_progress_reports_current_revision);
+            watch_progress_reports_current_revision, periodic_compaction_forgets_old_history);
     };
     (@tests $make:path; $($name:ident),*) => {
         $(
