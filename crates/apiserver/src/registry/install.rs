@@ -82,7 +82,20 @@ impl Builder {
 
 /// Builds every resource over `storage`.
 pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
-    use super::core::{namespaces::NamespaceStrategy, nodes::NodeStrategy, pods::PodStrategy};
+    use super::apps::{deployments::DeploymentStrategy, replica_sets::ReplicaSetStrategy};
+    use super::coordination::LeaseStrategy;
+    use super::core::{
+        config::{ConfigMapStrategy, SecretStrategy},
+        endpoints::EndpointsStrategy,
+        events::EventStrategy,
+        namespaces::NamespaceStrategy,
+        nodes::NodeStrategy,
+        pods::PodStrategy,
+        replication_controllers::ReplicationControllerStrategy,
+        serviceaccounts::ServiceAccountStrategy,
+        services::ServiceStrategy,
+    };
+    use super::discovery::EndpointSliceStrategy;
 
     let mut b = Builder {
         storage: storage.clone(),
@@ -99,16 +112,20 @@ pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
 
     b.add::<Pod>(PodStrategy, &["status", "binding"], &["all"]);
     b.add::<Node>(NodeStrategy, &["status"], &[]);
-    b.add::<Service>(Plain, &["status"], &["all"]);
-    b.add::<Endpoints>(Plain, &[], &[]);
-    b.add::<ConfigMap>(Plain, &[], &[]);
-    b.add::<Secret>(Plain, &[], &[]);
-    b.add::<Event>(Plain, &[], &[]);
-    b.add::<ServiceAccount>(Plain, &[], &[]);
-    b.add::<ReplicationController>(Plain, &["status", "scale"], &["all"]);
-    b.add::<ReplicaSet>(Plain, &["status", "scale"], &["all"]);
-    b.add::<Deployment>(Plain, &["status", "scale"], &["all"]);
-    b.add::<EndpointSlice>(Plain, &[], &[]);
-    b.add::<Lease>(Plain, &[], &[]);
+    b.add::<Service>(ServiceStrategy, &["status"], &["all"]);
+    b.add::<Endpoints>(EndpointsStrategy, &[], &[]);
+    b.add::<ConfigMap>(ConfigMapStrategy, &[], &[]);
+    b.add::<Secret>(SecretStrategy, &[], &[]);
+    b.add::<Event>(EventStrategy, &[], &[]);
+    b.add::<ServiceAccount>(ServiceAccountStrategy, &[], &[]);
+    b.add::<ReplicationController>(
+        ReplicationControllerStrategy,
+        &["status", "scale"],
+        &["all"],
+    );
+    b.add::<ReplicaSet>(ReplicaSetStrategy, &["status", "scale"], &["all"]);
+    b.add::<Deployment>(DeploymentStrategy, &["status", "scale"], &["all"]);
+    b.add::<EndpointSlice>(EndpointSliceStrategy, &[], &[]);
+    b.add::<Lease>(LeaseStrategy, &[], &[]);
     b.installed
 }

@@ -9,8 +9,10 @@
 //! calls it; it never touches storage itself.
 
 pub mod codec;
+pub mod gofmt;
 pub mod meta;
 pub mod namespaces;
+pub mod rules;
 pub mod store;
 pub mod strategy;
 pub mod validation;

@@ -1,1 +1,0 @@
-//! Strategies for the `apps` group.
