@@ -483,3 +483,75 @@ async fn raw_request(base: &str, request: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()
 }
+
+pub async fn scale_subresource(make: Factory) {
+    let h = make(test_config()).await;
+    let c = &h.client;
+    let template = json!({ "metadata": { "labels": { "app": "web" } }, "spec": { "containers": [{ "name": "c", "image": "nginx:1.25" }] } });
+    let workloads = [
+        (
+            "/apis/apps/v1/namespaces/default/deployments",
+            json!({ "apiVersion": "apps/v1", "kind": "Deployment", "metadata": { "name": "w" },
+            "spec": { "selector": { "matchLabels": { "app": "web" } }, "template": template } }),
+        ),
+        (
+            "/apis/apps/v1/namespaces/default/replicasets",
+            json!({ "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": { "name": "w" },
+            "spec": { "selector": { "matchLabels": { "app": "web" } }, "template": template } }),
+        ),
+        (
+            "/api/v1/namespaces/default/replicationcontrollers",
+            json!({ "apiVersion": "v1", "kind": "ReplicationController", "metadata": { "name": "w" },
+            "spec": { "selector": { "app": "web" }, "template": template } }),
+        ),
+    ];
+    for (path, obj) in workloads {
+        let created = c.post(path, &obj).await.expect(201);
+        assert_eq!(
+            created["spec"]["replicas"], 1,
+            "{path}: replicas default to 1"
+        );
+        let scale = c.get(&format!("{path}/w/scale")).await.expect(200);
+        assert_eq!(scale["kind"], "Scale");
+        assert_eq!(scale["apiVersion"], "autoscaling/v1");
+        assert_eq!(scale["spec"]["replicas"], 1);
+        assert_eq!(scale["status"]["selector"], "app=web");
+        assert_eq!(
+            scale["metadata"]["resourceVersion"],
+            created["metadata"]["resourceVersion"]
+        );
+        // PUT, as `kubectl scale --replicas=3` with a resourceVersion precondition
+        let mut put = scale.clone();
+        put["spec"]["replicas"] = json!(3);
+        let scaled = c.put(&format!("{path}/w/scale"), &put).await.expect(200);
+        assert_eq!(scaled["spec"]["replicas"], 3);
+        let parent = c.get(&format!("{path}/w")).await.expect(200);
+        assert_eq!(parent["spec"]["replicas"], 3);
+        assert_eq!(
+            parent["metadata"]["generation"], 2,
+            "{path}: replicas are spec"
+        );
+        // the stale Scale loses
+        c.put(&format!("{path}/w/scale"), &put)
+            .await
+            .expect_status(409, "Conflict", "");
+        // PATCH, as `kubectl scale` sends it
+        let patched = c
+            .merge_patch(
+                &format!("{path}/w/scale"),
+                &json!({ "spec": { "replicas": 5 } }),
+            )
+            .await
+            .expect(200);
+        assert_eq!(patched["spec"]["replicas"], 5);
+        let mut negative = patched.clone();
+        negative["spec"]["replicas"] = json!(-1);
+        c.put(&format!("{path}/w/scale"), &negative)
+            .await
+            .expect_status(422, "Invalid", "");
+    }
+    c.post(CONFIGMAPS, &configmap("cm")).await.expect(201);
+    c.get(&format!("{CONFIGMAPS}/cm/scale"))
+        .await
+        .expect_status(404, "NotFound", "");
+}

@@ -23,6 +23,7 @@ macro_rules! apiserver_suite {
             crud::status_subresource_separates_spec_and_status,
             crud::binding_assigns_a_node_once,
             crud::cluster_scoped_nodes,
+            crud::scale_subresource,
             delete::unbound_pods_go_at_once_bound_pods_gracefully,
             delete::finalizers_hold_objects_until_removed,
             delete::propagation_policy_is_recorded_as_finalizers,
