@@ -1,0 +1,412 @@
+//! Watch fan-out: many client watches on one namespace, a writer creating
+//! pods at a steady rate, and how long each event takes to reach each
+//! watcher.
+//!
+//! "Commit" is when the writer's POST returned 201 (the write is durable in
+//! storage by then); "delivery" is when a watcher has read the event's line
+//! off its connection. Each pod also carries the writer's wall-clock time in
+//! the `bench/created-unix-nanos` annotation, as a client would see it; the
+//! delays are computed from the writer's own records (one monotonic clock,
+//! no parsing in the watchers' hot loop).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use bytes::{Buf, Bytes, BytesMut};
+use futures::{StreamExt, TryStreamExt};
+use http::{Method, StatusCode};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::client::{Conn, get_text, metric_sum};
+use crate::pod::{PodTemplate, unix_nanos};
+use crate::stats::{CpuSnapshot, CpuUse, Latencies};
+
+/// Pod names are `fo-<index>`; watchers find the index with this needle.
+const NAME_NEEDLE: &[u8] = b"\"name\":\"fo-";
+const NAME_DIGITS: usize = 7;
+/// Writer connections: enough to hold the rate while POSTs take up to
+/// `WRITERS / rate` seconds (128 ms at 500/s).
+const WRITERS: usize = 64;
+/// Watches opened at once.
+const OPEN_PARALLEL: usize = 64;
+
+/// Where the apiserver under test is.
+pub struct Target<'a> {
+    pub backend: &'static str,
+    pub api: SocketAddr,
+    /// etcd's client URL when the apiserver runs on etcd: its `/metrics`
+    /// counts storage watches.
+    pub etcd_url: Option<&'a str>,
+    pub etcd_pid: Option<u32>,
+}
+
+/// The figures of one fan-out run.
+#[derive(Debug)]
+pub struct FanoutResult {
+    pub backend: &'static str,
+    pub watchers: usize,
+    pub events_planned: usize,
+    pub events_written: usize,
+    pub write_errors: usize,
+    pub first_write_error: Option<String>,
+    pub write_rate: f64,
+    pub post_latency: Latencies,
+    /// POST returned → watcher read the line.
+    pub commit_delay: Latencies,
+    /// Writer about to send the POST → watcher read the line.
+    pub send_delay: Latencies,
+    pub delivered: u64,
+    pub expected: u64,
+    pub missing: u64,
+    /// Watchers missing at least one event.
+    pub watchers_missing: usize,
+    pub duplicates: u64,
+    /// Delivered before the writer saw its POST return (counted as 0 delay).
+    pub before_commit: u64,
+    /// Watches the server closed or that failed (with the first reason).
+    pub ended: usize,
+    pub first_end: Option<String>,
+    /// From the last commit until every watcher had every event.
+    pub drain: Option<Duration>,
+    /// `apiserver_longrunning_requests{verb="WATCH",resource="pods"}` with
+    /// every watcher open.
+    pub server_watches: Option<f64>,
+    /// etcd's `etcd_debugging_mvcc_watcher_total` before opening the
+    /// client watches and with all of them open.
+    pub storage_watches: Option<(f64, f64)>,
+    pub cpu: CpuUse,
+}
+
+/// What one watcher saw.
+struct WatchLog {
+    /// Per event index: when the line was read (ns since `origin`), 0 = never.
+    received: Vec<u64>,
+    duplicates: u64,
+    ended: Option<String>,
+}
+
+pub async fn run(
+    target: Target<'_>,
+    watchers: usize,
+    rate: u64,
+    seconds: u64,
+) -> Result<FanoutResult> {
+    let events = (rate * seconds) as usize;
+    let namespace = format!("bench-fanout-{}", target.backend);
+    let mut admin = Conn::connect(target.api).await?;
+    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+    admin
+        .create("/api/v1/namespaces", Bytes::from(ns.to_string()))
+        .await?;
+    // Watch from the revision of a fresh list: no initial events, only new ones.
+    let list: serde_json::Value = serde_json::from_slice(
+        &admin
+            .get_ok(&format!("/api/v1/namespaces/{namespace}/pods"))
+            .await?,
+    )?;
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .context("list without metadata.resourceVersion")?
+        .to_string();
+    let etcd_metrics = target.etcd_url.map(|u| format!("{u}/metrics"));
+    let storage_before = match &etcd_metrics {
+        Some(url) => metric_sum(
+            &get_text(url).await?,
+            "etcd_debugging_mvcc_watcher_total",
+            &[],
+        ),
+        None => None,
+    };
+
+    let origin = Instant::now();
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let delivered = Arc::new(AtomicU64::new(0));
+    let path = format!("/api/v1/namespaces/{namespace}/pods?watch=true&resourceVersion={rv}");
+    let api = target.api;
+    let readers: Vec<_> = futures::stream::iter(0..watchers)
+        .map(|_| {
+            let (path, stop, delivered) = (path.clone(), stop_rx.clone(), delivered.clone());
+            async move {
+                let mut conn = Conn::connect(api).await?;
+                let (status, body) = conn.open(Method::GET, &path, Bytes::new()).await?;
+                if status != StatusCode::OK {
+                    bail!("watch: {status}");
+                }
+                // The response headers come after the server subscribed the
+                // watch, so from here on no event can be missed.
+                Ok(tokio::spawn(read_watch(
+                    conn, body, events, origin, stop, delivered,
+                )))
+            }
+        })
+        .buffer_unordered(OPEN_PARALLEL)
+        .try_collect()
+        .await?;
+
+    let apiserver_metrics = get_text(&format!("http://{}/metrics", target.api)).await?;
+    let server_watches = metric_sum(
+        &apiserver_metrics,
+        "apiserver_longrunning_requests",
+        &["verb=\"WATCH\"", "resource=\"pods\""],
+    );
+    let storage_watches = match (&etcd_metrics, storage_before) {
+        (Some(url), Some(before)) => metric_sum(
+            &get_text(url).await?,
+            "etcd_debugging_mvcc_watcher_total",
+            &[],
+        )
+        .map(|during| (before, during)),
+        _ => None,
+    };
+
+    // The writer: event i is due at start + i/rate.
+    let template = Arc::new(PodTemplate::new(&namespace)?);
+    let sent: Arc<Vec<AtomicU64>> = Arc::new((0..events).map(|_| AtomicU64::new(0)).collect());
+    let committed: Arc<Vec<AtomicU64>> = Arc::new((0..events).map(|_| AtomicU64::new(0)).collect());
+    let next = Arc::new(AtomicUsize::new(0));
+    let period = Duration::from_secs(1) / rate as u32;
+    let start = Instant::now() + Duration::from_millis(50);
+    let cpu_before = CpuSnapshot::take(target.etcd_pid);
+    let mut writers = Vec::with_capacity(WRITERS);
+    for _ in 0..WRITERS {
+        let mut conn = Conn::connect(target.api).await?;
+        let (template, sent, committed, next) = (
+            template.clone(),
+            sent.clone(),
+            committed.clone(),
+            next.clone(),
+        );
+        let path = format!("/api/v1/namespaces/{namespace}/pods");
+        writers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= events {
+                    break;
+                }
+                tokio::time::sleep_until(start + period * i as u32).await;
+                let name = format!("fo-{i:0width$}", width = NAME_DIGITS);
+                let body = template.body(&name, unix_nanos());
+                let began = Instant::now();
+                sent[i].store(nanos_since(origin, began), Ordering::Relaxed);
+                match conn.create(&path, body).await {
+                    Ok(_) => {
+                        let done = Instant::now();
+                        committed[i].store(nanos_since(origin, done), Ordering::Relaxed);
+                        latencies.push((done - began).as_nanos() as u64);
+                    }
+                    Err(e) => errors.push(format!("{e:#}")),
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut post_latency = Vec::with_capacity(events);
+    let mut write_errors = Vec::new();
+    for w in writers {
+        let (l, e) = w.await?;
+        post_latency.extend(l);
+        write_errors.extend(e);
+    }
+    let last_commit = committed
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed))
+        .max()
+        .unwrap_or(0);
+    let written = committed
+        .iter()
+        .filter(|c| c.load(Ordering::Relaxed) > 0)
+        .count();
+    let write_window = Duration::from_nanos(last_commit).saturating_sub(start - origin);
+    let cpu = CpuSnapshot::take(target.etcd_pid).since(&cpu_before, write_window);
+
+    // Wait (bounded) for every watcher to get every event.
+    let expected = (written * watchers) as u64;
+    let drain_deadline = Instant::now() + Duration::from_secs(10);
+    let drain = loop {
+        if delivered.load(Ordering::Relaxed) >= expected {
+            break Some(
+                origin
+                    .elapsed()
+                    .saturating_sub(Duration::from_nanos(last_commit)),
+            );
+        }
+        if Instant::now() >= drain_deadline {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    let _ = stop_tx.send(true);
+
+    let mut commit_delay = Vec::with_capacity(expected as usize);
+    let mut send_delay = Vec::with_capacity(expected as usize);
+    let (mut missing, mut watchers_missing, mut duplicates, mut before_commit) = (0, 0, 0, 0);
+    let (mut ended, mut first_end) = (0, None);
+    let mut delivered_total = 0;
+    for reader in readers {
+        let log = reader.await?;
+        duplicates += log.duplicates;
+        if let Some(reason) = log.ended {
+            ended += 1;
+            first_end.get_or_insert(reason);
+        }
+        let mut missed_here = 0;
+        for (i, &got) in log.received.iter().enumerate() {
+            let commit = committed[i].load(Ordering::Relaxed);
+            if commit == 0 {
+                continue;
+            }
+            if got == 0 {
+                missed_here += 1;
+                continue;
+            }
+            delivered_total += 1;
+            if got < commit {
+                before_commit += 1;
+            }
+            commit_delay.push(got.saturating_sub(commit));
+            send_delay.push(got.saturating_sub(sent[i].load(Ordering::Relaxed)));
+        }
+        missing += missed_here;
+        watchers_missing += usize::from(missed_here > 0);
+    }
+    Ok(FanoutResult {
+        backend: target.backend,
+        watchers,
+        events_planned: events,
+        events_written: written,
+        write_errors: write_errors.len(),
+        first_write_error: write_errors.into_iter().next(),
+        write_rate: written as f64 / write_window.as_secs_f64().max(1e-9),
+        post_latency: Latencies::new(post_latency),
+        commit_delay: Latencies::new(commit_delay),
+        send_delay: Latencies::new(send_delay),
+        delivered: delivered_total,
+        expected,
+        missing,
+        watchers_missing,
+        duplicates,
+        before_commit,
+        ended,
+        first_end,
+        drain,
+        server_watches,
+        storage_watches,
+        cpu,
+    })
+}
+
+fn nanos_since(origin: Instant, t: Instant) -> u64 {
+    // Never 0: 0 means "not recorded".
+    ((t - origin).as_nanos() as u64).max(1)
+}
+
+/// Reads one watch until told to stop, recording when each event's line
+/// was complete. Deliberately cheap: find the newline, find the name near
+/// the start of the line, no JSON parsing.
+async fn read_watch(
+    conn: Conn,
+    mut body: Incoming,
+    events: usize,
+    origin: Instant,
+    mut stop: watch::Receiver<bool>,
+    delivered: Arc<AtomicU64>,
+) -> WatchLog {
+    // Keep the connection (and its driver) alive as long as we read.
+    let _conn = conn;
+    let mut log = WatchLog {
+        received: vec![0; events],
+        duplicates: 0,
+        ended: None,
+    };
+    let mut pending = BytesMut::new();
+    loop {
+        let frame = tokio::select! {
+            _ = stop.changed() => break,
+            frame = body.frame() => frame,
+        };
+        let data = match frame {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue, // trailers
+            },
+            Some(Err(e)) => {
+                log.ended = Some(format!("watch connection failed: {e}"));
+                break;
+            }
+            None => {
+                log.ended = Some("the server ended the watch".into());
+                break;
+            }
+        };
+        let now = nanos_since(origin, Instant::now());
+        let mut seen = 0;
+        if pending.is_empty() {
+            // The usual case: the frame holds whole lines.
+            let rest = scan_lines(&data, now, &mut log, &mut seen);
+            pending.extend_from_slice(&data[data.len() - rest..]);
+        } else {
+            pending.extend_from_slice(&data);
+            let rest = scan_lines(&pending, now, &mut log, &mut seen);
+            let consumed = pending.len() - rest;
+            pending.advance(consumed);
+        }
+        if seen > 0 {
+            delivered.fetch_add(seen, Ordering::Relaxed);
+        }
+        if log.ended.is_some() {
+            break;
+        }
+    }
+    log
+}
+
+/// Handles every complete line in `buf`; returns how many bytes are left
+/// over (an incomplete last line).
+fn scan_lines(buf: &[u8], now: u64, log: &mut WatchLog, seen: &mut u64) -> usize {
+    let mut at = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &buf[at..]) {
+        let line = &buf[at..at + nl];
+        at += nl + 1;
+        if !line.starts_with(b"{\"type\":\"ADDED\"") {
+            if line.starts_with(b"{\"type\":\"ERROR\"") {
+                log.ended = Some(format!(
+                    "the server sent an ERROR event: {}",
+                    String::from_utf8_lossy(&line[..line.len().min(300)])
+                ));
+            }
+            continue;
+        }
+        let head = &line[..line.len().min(256)];
+        let Some(pos) = memchr::memmem::find(head, NAME_NEEDLE) else {
+            continue;
+        };
+        let digits = &head[(pos + NAME_NEEDLE.len()).min(head.len())..];
+        let Some(index) = parse_index(digits) else {
+            continue;
+        };
+        match log.received.get_mut(index) {
+            Some(slot) if *slot == 0 => {
+                *slot = now;
+                *seen += 1;
+            }
+            Some(_) => log.duplicates += 1,
+            None => {}
+        }
+    }
+    buf.len() - at
+}
+
+fn parse_index(digits: &[u8]) -> Option<usize> {
+    let digits = digits.get(..NAME_DIGITS)?;
+    digits.iter().try_fold(0usize, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + usize::from(d - b'0'))
+    })
+}
