@@ -70,6 +70,11 @@ use writes::{CreatePods, EtcdWrite, EtcdWriter};
 /// point's events for a moment, and etcd may be syncing.
 const SETTLE: Duration = Duration::from_millis(700);
 
+/// The same allocator as `kube-apiserver` (its `main.rs`), since the
+/// apiserver runs inside this process.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> Result<()> {
     let args = Args::parse()?;
     tracing_subscriber::fmt()

@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use api_types::meta::v1::Status;
-use bytes::Bytes;
+use std::collections::VecDeque;
+
+use bytes::{Bytes, BytesMut};
 use storage::Revision;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::state::{CacheEvent, EventType, watch_line};
 use super::{Filter, Message, WatchStart};
@@ -82,86 +83,159 @@ pub fn error_body(status: &Status) -> WatchBody {
     ))))
 }
 
-/// Runs a client watch in its own task and returns its body. `guard` is
-/// dropped when the watch ends (metrics use it to count open watches).
+/// Most lines taken from the broadcast at once. When a watcher is behind,
+/// the lines waiting for it are joined into one chunk: one write (and one
+/// wake-up of the client) for many events. Copying a few KiB is far cheaper
+/// than a system call per event.
+const MAX_BATCH: usize = 64;
+
+/// The body of a client watch. It reads the cache's broadcast itself (no
+/// task or channel per watch: the connection's own task does the work) and
+/// ends at the timeout, on a cache reset, or when it falls too far behind.
+/// `guard` lives as long as the watch (metrics count open watches with it).
 pub fn serve<G: Send + 'static>(
     start: WatchStart,
     filter: Filter,
     opts: WatchOptions,
     guard: G,
 ) -> WatchBody {
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
-    tokio::spawn(async move {
-        let _guard = guard;
-        run(start, filter, opts, tx).await;
-    });
-    Box::pin(ReceiverStream::new(rx))
-}
-
-async fn run(start: WatchStart, filter: Filter, opts: WatchOptions, tx: mpsc::Sender<Bytes>) {
     let WatchStart {
         initial,
         revision,
-        mut live,
+        live,
     } = start;
-    let deadline = tokio::time::sleep(opts.timeout);
-    tokio::pin!(deadline);
-    for event in &initial {
-        if let Some(line) = line_for(event, &filter)
-            && tx.send(line).await.is_err()
-        {
-            return;
-        }
-    }
-    // The newest revision this client has been brought up to, even by
-    // events its selectors filtered out.
-    let mut seen = revision;
-    let mut last_bookmark = Instant::now();
-    if opts.initial_events_end && opts.bookmarks {
-        if tx.send(bookmark_line(&opts, revision, true)).await.is_err() {
-            return;
-        }
-        last_bookmark = Instant::now();
-    }
-    loop {
-        tokio::select! {
-            () = &mut deadline => {
-                // A last bookmark lets the client resume exactly here.
-                if opts.bookmarks {
-                    let _ = tx.send(bookmark_line(&opts, seen, false)).await;
-                }
-                return;
+    let state = ClientWatch {
+        filter,
+        deadline: Box::pin(tokio::time::sleep(opts.timeout)),
+        initial: initial.into_iter(),
+        initial_end_pending: opts.initial_events_end && opts.bookmarks,
+        opts,
+        live,
+        revision,
+        seen: revision,
+        last_bookmark: Instant::now(),
+        ready: VecDeque::new(),
+        done: false,
+        _guard: guard,
+    };
+    Box::pin(futures::stream::unfold(state, |mut st| async move {
+        let line = st.next_line().await?;
+        Some((line, st))
+    }))
+}
+
+struct ClientWatch<G> {
+    filter: Filter,
+    opts: WatchOptions,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    initial: std::vec::IntoIter<Arc<CacheEvent>>,
+    initial_end_pending: bool,
+    live: broadcast::Receiver<Message>,
+    /// The revision the initial events bring the client to.
+    revision: Revision,
+    /// The newest revision this client has been brought up to, even by
+    /// events its selectors filtered out.
+    seen: Revision,
+    last_bookmark: Instant,
+    /// Lines taken from the broadcast, not yet handed out.
+    ready: VecDeque<Bytes>,
+    done: bool,
+    _guard: G,
+}
+
+impl<G> ClientWatch<G> {
+    /// The next line to write, or `None` when the watch is over.
+    async fn next_line(&mut self) -> Option<Bytes> {
+        // Initial events first (a snapshot or replayed history).
+        for event in self.initial.by_ref() {
+            if let Some(line) = line_for(&event, &self.filter) {
+                return Some(line);
             }
-            msg = live.recv() => match msg {
-                Ok(Message::Event(event)) => {
-                    if event.revision <= revision {
-                        continue;
+        }
+        if self.initial_end_pending {
+            self.initial_end_pending = false;
+            self.last_bookmark = Instant::now();
+            return Some(bookmark_line(&self.opts, self.revision, true));
+        }
+        loop {
+            match self.ready.len() {
+                0 => {}
+                1 => return self.ready.pop_front(),
+                _ => {
+                    let mut chunk =
+                        BytesMut::with_capacity(self.ready.iter().map(Bytes::len).sum());
+                    for line in self.ready.drain(..) {
+                        chunk.extend_from_slice(&line);
                     }
-                    seen = event.revision;
-                    if let Some(line) = line_for(&event, &filter)
-                        && tx.send(line).await.is_err()
-                    {
-                        return;
+                    return Some(chunk.freeze());
+                }
+            }
+            if self.done {
+                return None;
+            }
+            // Wait for the first message, then take what else is queued.
+            let first = tokio::select! {
+                () = &mut self.deadline => {
+                    self.done = true;
+                    // A last bookmark lets the client resume exactly here.
+                    return self.opts.bookmarks.then(|| bookmark_line(&self.opts, self.seen, false));
+                }
+                msg = self.live.recv() => msg,
+            };
+            if !self.take(first) {
+                self.done = true;
+                continue;
+            }
+            for _ in 1..MAX_BATCH {
+                let msg = match self.live.try_recv() {
+                    Ok(m) => Ok(m),
+                    Err(broadcast::error::TryRecvError::Empty) => break,
+                    Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                        Err(broadcast::error::RecvError::Lagged(n))
+                    }
+                    Err(broadcast::error::TryRecvError::Closed) => {
+                        Err(broadcast::error::RecvError::Closed)
+                    }
+                };
+                if !self.take(msg) {
+                    self.done = true;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Queues what one broadcast message means for this client; false when
+    /// the watch must end.
+    fn take(&mut self, msg: Result<Message, broadcast::error::RecvError>) -> bool {
+        match msg {
+            Ok(Message::Event(event)) => {
+                if event.revision > self.revision {
+                    self.seen = event.revision;
+                    if let Some(line) = line_for(&event, &self.filter) {
+                        self.ready.push_back(line);
                     }
                 }
-                Ok(Message::Progress(rev)) => {
-                    seen = seen.max(rev);
-                    if opts.bookmarks && last_bookmark.elapsed() >= opts.bookmark_interval {
-                        if tx.send(bookmark_line(&opts, seen, false)).await.is_err() {
-                            return;
-                        }
-                        last_bookmark = Instant::now();
-                    }
+                true
+            }
+            Ok(Message::Progress(rev)) => {
+                self.seen = self.seen.max(rev);
+                if self.opts.bookmarks
+                    && self.last_bookmark.elapsed() >= self.opts.bookmark_interval
+                {
+                    self.ready
+                        .push_back(bookmark_line(&self.opts, self.seen, false));
+                    self.last_bookmark = Instant::now();
                 }
-                Ok(Message::Reset) | Err(broadcast::error::RecvError::Closed) => return,
-                Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    // Too slow to keep up: end the watch; the client resumes
-                    // from the last resourceVersion it saw.
-                    tracing::debug!(missed, "closing a watch that fell behind");
-                    return;
-                }
-            },
-            () = tx.closed() => return,
+                true
+            }
+            Ok(Message::Reset) | Err(broadcast::error::RecvError::Closed) => false,
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                // Too slow to keep up: end the watch; the client resumes
+                // from the last resourceVersion it saw.
+                tracing::debug!(missed, "closing a watch that fell behind");
+                false
+            }
         }
     }
 }

@@ -64,14 +64,57 @@ pub fn decode_stored_at<K: Resource>(value: &[u8], revision: Revision) -> Result
     Ok(obj)
 }
 
-/// Serializes for storage: no `resourceVersion`.
-pub fn encode_for_storage<K: Resource>(obj: &K) -> Result<Bytes> {
-    let mut obj = obj.clone();
-    obj.metadata_mut().resource_version.clear();
+/// Serializes for storage: `apiVersion` and `kind` first, no
+/// `resourceVersion` (the object is left as it was).
+pub fn encode_for_storage<K: Resource>(obj: &mut K) -> Result<Bytes> {
     obj.set_type_meta();
-    serde_json::to_vec(&obj)
-        .map(Bytes::from)
+    let rv = std::mem::take(&mut obj.metadata_mut().resource_version);
+    let out = serde_json::to_vec(obj);
+    obj.metadata_mut().resource_version = rv;
+    out.map(Bytes::from)
         .map_err(|e| ApiError::Internal(format!("cannot encode {}: {e}", K::KIND)))
+}
+
+/// The stored JSON with `metadata.resourceVersion` set, built by splicing
+/// bytes rather than parsing: responses and the watch cache need the stored
+/// object plus its revision, and re-serializing every object costs more than
+/// everything else on the write path.
+///
+/// Relies on [`encode_for_storage`]'s layout: `{"apiVersion":"..","kind":"..","metadata":{...`
+/// with no `resourceVersion` inside. Returns `None` for bytes of another shape.
+pub fn with_stored_revision(stored: &[u8], revision: Revision) -> Option<Bytes> {
+    const PREFIX: &[u8] = b"{\"apiVersion\":\"";
+    const METADATA: &[u8] = b"\"metadata\":{";
+    if !stored.starts_with(PREFIX) {
+        return None;
+    }
+    let at = memchr::memmem::find(stored, METADATA)? + METADATA.len();
+    // Only apiVersion and kind (plain strings) may come before metadata.
+    if stored[1..at - 1]
+        .iter()
+        .any(|b| matches!(b, b'{' | b'[' | b'\\'))
+    {
+        return None;
+    }
+    let rv = revision.to_string();
+    let mut out = Vec::with_capacity(stored.len() + rv.len() + 24);
+    out.extend_from_slice(&stored[..at]);
+    out.extend_from_slice(b"\"resourceVersion\":\"");
+    out.extend_from_slice(rv.as_bytes());
+    out.push(b'"');
+    if stored.get(at) != Some(&b'}') {
+        out.push(b',');
+    }
+    out.extend_from_slice(&stored[at..]);
+    Some(Bytes::from(out))
+}
+
+/// [`with_stored_revision`], falling back to decoding and re-encoding.
+pub fn stored_to_response<K: Resource>(stored: &[u8], revision: Revision) -> Result<Bytes> {
+    match with_stored_revision(stored, revision) {
+        Some(b) => Ok(b),
+        None => encode(&decode_stored_at::<K>(stored, revision)?),
+    }
 }
 
 /// Serializes for a response.
@@ -104,4 +147,38 @@ pub fn with_resource_version(json: &[u8], revision: Revision) -> Result<Bytes> {
         );
     }
     encode(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use api_types::core::v1::ConfigMap;
+
+    use super::*;
+
+    #[test]
+    fn splicing_the_revision_matches_a_real_encode() {
+        let mut cm = ConfigMap::default();
+        cm.metadata.name = "c".into();
+        cm.metadata.labels.insert("a".into(), "b".into());
+        cm.data = Some([("k".to_string(), "v".to_string())].into());
+        let stored = encode_for_storage(&mut cm).expect("encodes");
+        assert!(!String::from_utf8_lossy(&stored).contains("resourceVersion"));
+        let spliced = with_stored_revision(&stored, 42).expect("our own layout");
+        let parsed: ConfigMap = serde_json::from_slice(&spliced).expect("valid JSON");
+        let decoded: ConfigMap = decode_stored_at(&stored, 42).expect("decodes");
+        assert_eq!(parsed, decoded);
+        assert_eq!(parsed.metadata.resource_version, "42");
+        // empty metadata object
+        let spliced = with_stored_revision(br#"{"apiVersion":"v1","kind":"X","metadata":{}}"#, 7)
+            .expect("ok");
+        assert_eq!(
+            &spliced[..],
+            br#"{"apiVersion":"v1","kind":"X","metadata":{"resourceVersion":"7"}}"#
+        );
+        // other shapes are refused, not mangled
+        assert!(with_stored_revision(br#"{"kind":"X","metadata":{}}"#, 1).is_none());
+        assert!(
+            with_stored_revision(br#"{"apiVersion":"v1","data":{"metadata":{}}}"#, 1).is_none()
+        );
+    }
 }

@@ -189,7 +189,7 @@ impl<K: Resource> Store<K> {
                     }
                     match self
                         .storage
-                        .update(&key, encode_for_storage(&new)?, kv.mod_revision)
+                        .update(&key, encode_for_storage(&mut new)?, kv.mod_revision)
                         .await
                     {
                         Ok(kv) => {

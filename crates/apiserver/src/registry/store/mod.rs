@@ -29,7 +29,7 @@ use api_types::Resource;
 use async_trait::async_trait;
 use storage::Storage;
 
-use super::codec::{decode_stored, encode};
+use super::codec::{decode_stored, encode, stored_to_response, with_stored_revision};
 use super::namespaces::NamespaceGate;
 use super::strategy::Strategy;
 use super::{
@@ -138,7 +138,10 @@ impl<K: Resource> Store<K> {
 fn decoder<K: Resource>(strategy: Arc<dyn Strategy<K>>) -> DecodeFn {
     Arc::new(move |kv| {
         let obj: K = decode_stored(kv)?;
-        let json = encode(&obj)?;
+        let json = match with_stored_revision(&kv.value, kv.mod_revision) {
+            Some(json) => json,
+            None => encode(&obj)?,
+        };
         let meta = obj.metadata();
         Ok(CachedObject::new(
             kv.key.clone(),
@@ -164,8 +167,15 @@ impl<K: Resource> RestStorage for Store<K> {
 
     async fn get(&self, scope: &RequestScope, name: &str) -> Result<Reply> {
         let key = self.key(scope.namespace.as_deref(), name)?;
-        let (obj, _) = self.load(&key, name).await?;
-        self.reply(http::StatusCode::OK, &obj)
+        let kv = self
+            .storage
+            .get(&key)
+            .await
+            .map_err(self.storage_err(name))?;
+        Ok(Reply::ok(stored_to_response::<K>(
+            &kv.value,
+            kv.mod_revision,
+        )?))
     }
 
     async fn list(&self, scope: &RequestScope, params: &ListParams) -> Result<Reply> {

@@ -6,7 +6,9 @@ use storage::{StorageError, Update, Updated, guaranteed_update};
 
 use super::Store;
 use crate::error::{ApiError, Result};
-use crate::registry::codec::{check_type_meta, decode_body, decode_stored, encode_for_storage};
+use crate::registry::codec::{
+    check_type_meta, decode_body, decode_stored, encode_for_storage, stored_to_response,
+};
 use crate::registry::meta::{
     before_create, before_update, validate_object_meta, validate_object_meta_update,
 };
@@ -64,10 +66,13 @@ impl<K: Resource> Store<K> {
         for attempt in 1..=GENERATE_NAME_ATTEMPTS {
             let name = obj.metadata().name.clone();
             let key = self.key(scope.namespace.as_deref(), &name)?;
-            match self.storage.create(&key, encode_for_storage(&obj)?).await {
+            let stored = encode_for_storage(&mut obj)?;
+            match self.storage.create(&key, stored.clone()).await {
                 Ok(kv) => {
-                    obj.metadata_mut().resource_version = kv.mod_revision.to_string();
-                    return self.reply(StatusCode::CREATED, &obj);
+                    return Ok(Reply {
+                        code: StatusCode::CREATED,
+                        body: stored_to_response::<K>(&stored, kv.mod_revision)?,
+                    });
                 }
                 Err(StorageError::AlreadyExists { .. })
                     if generated && attempt < GENERATE_NAME_ATTEMPTS =>
@@ -153,20 +158,22 @@ impl<K: Resource> Store<K> {
         F: FnMut(&K) -> Result<K> + Send,
     {
         let key = self.key(scope.namespace.as_deref(), name)?;
-        let mut result: Option<K> = None;
+        // The object the last attempt computed, and its stored bytes.
+        let mut result: Option<(K, bytes::Bytes)> = None;
         let mut decide = |kv: &storage::KeyValue| -> Result<Update> {
             let old: K = decode_stored(kv)?;
-            let new = self.prepare_update(&old, change(&old)?, mode)?;
+            let mut new = self.prepare_update(&old, change(&old)?, mode)?;
             let finished = new.metadata().deletion_timestamp.is_some()
                 && new.metadata().finalizers.is_empty()
                 && new.metadata().deletion_grace_period_seconds.unwrap_or(0) == 0
                 && !self.strategy.blocks_deletion(&new);
+            let stored = encode_for_storage(&mut new)?;
             let update = if finished {
                 Update::Delete
             } else {
-                Update::Put(encode_for_storage(&new)?)
+                Update::Put(stored.clone())
             };
-            result = Some(new);
+            result = Some((new, stored));
             Ok(update)
         };
         if scope.dry_run {
@@ -176,30 +183,25 @@ impl<K: Resource> Store<K> {
                 .await
                 .map_err(self.storage_err(name))?;
             decide(&kv)?;
-        } else {
-            let outcome = guaranteed_update::<StoreError, _>(self.storage.as_ref(), &key, |kv| {
-                decide(kv).map_err(StoreError::Api)
-            })
-            .await
-            .map_err(|e| match e {
-                StoreError::Api(e) => e,
-                StoreError::Storage(e) => ApiError::from_storage(e, &self.gr, name),
-            })?;
-            let obj = result
-                .as_mut()
-                .ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
-            match outcome {
-                Updated::Put(kv) => {
-                    obj.metadata_mut().resource_version = kv.mod_revision.to_string()
-                }
-                Updated::Unchanged(kv) => {
-                    obj.metadata_mut().resource_version = kv.mod_revision.to_string()
-                }
-                Updated::Deleted(_, rev) => obj.metadata_mut().resource_version = rev.to_string(),
-            }
+            let (obj, _) =
+                result.ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
+            return self.reply(StatusCode::OK, &obj);
         }
-        let obj = result.ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
-        self.reply(StatusCode::OK, &obj)
+        let outcome = guaranteed_update::<StoreError, _>(self.storage.as_ref(), &key, |kv| {
+            decide(kv).map_err(StoreError::Api)
+        })
+        .await
+        .map_err(|e| match e {
+            StoreError::Api(e) => e,
+            StoreError::Storage(e) => ApiError::from_storage(e, &self.gr, name),
+        })?;
+        let (_, stored) =
+            result.ok_or_else(|| ApiError::Internal("update produced no object".into()))?;
+        let revision = match outcome {
+            Updated::Put(kv) | Updated::Unchanged(kv) => kv.mod_revision,
+            Updated::Deleted(_, rev) => rev,
+        };
+        Ok(Reply::ok(stored_to_response::<K>(&stored, revision)?))
     }
 
     /// Applies the update rules to a candidate object.
