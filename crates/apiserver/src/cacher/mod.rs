@@ -125,11 +125,20 @@ impl Cacher {
         let weak = Arc::downgrade(&cacher.inner);
         tokio::spawn(async move {
             let mut backoff = Duration::from_millis(100);
+            let mut needs_list = true;
             loop {
                 let Some(inner) = weak.upgrade() else { return };
-                match run_once(&inner).await {
-                    Ok(()) => return,
+                let result = match needs_list {
+                    true => relist(&inner).await.map(|_| needs_list = false),
+                    // Resume where the cache is: clients see no gap.
+                    false => follow(&inner, inner.read_revision()).await,
+                };
+                match result {
+                    Ok(()) => backoff = Duration::from_millis(100),
                     Err(e) => {
+                        // History we need is gone: only a fresh list can
+                        // catch up (and client watches must start over).
+                        needs_list |= matches!(e, StorageError::Expired { .. });
                         tracing::warn!(prefix = %inner.prefix, error = %e, "watch cache lost its storage watch");
                         drop(inner);
                         tokio::time::sleep(backoff).await;
@@ -263,9 +272,17 @@ impl Cacher {
     }
 }
 
-/// Lists, then follows the storage watch until it fails.
-async fn run_once(inner: &Inner) -> Result<(), StorageError> {
-    let revision = relist(inner).await?;
+impl Inner {
+    fn read_revision(&self) -> Revision {
+        self.state
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .revision
+    }
+}
+
+/// Follows the storage watch from `revision` until it fails.
+async fn follow(inner: &Inner, revision: Revision) -> Result<(), StorageError> {
     let mut stream = inner.storage.watch(&inner.prefix, revision).await?;
     let mut ticker = tokio::time::interval(inner.config.progress_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
