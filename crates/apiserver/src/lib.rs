@@ -24,5 +24,6 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod options;
+pub mod protobuf;
 pub mod registry;
 pub mod server;

@@ -19,7 +19,9 @@ use super::AppState;
 use super::path::{ApiPath, ResourcePath, parse};
 use crate::error::{ApiError, Result};
 use crate::metrics::METRICS;
-use crate::registry::{DeleteQuery, ListParams, PatchType, Reply, RequestScope, RestStorage};
+use crate::registry::{
+    DeleteQuery, FieldValidation, ListParams, PatchType, Reply, RequestScope, RestStorage, Warnings,
+};
 
 /// Largest request body accepted, as upstream (`MaxRequestBodyBytes`).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -41,19 +43,53 @@ fn query<T: DeserializeOwned + Default>(raw: Option<&str>) -> Result<T> {
     }
 }
 
-/// `dryRun=All` (the only value upstream accepts).
-fn dry_run(raw: Option<&str>) -> Result<bool> {
-    #[derive(serde::Deserialize, Default)]
-    #[serde(rename_all = "camelCase")]
-    struct Q {
-        dry_run: Option<String>,
+/// Query parameters every write accepts.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct WriteQuery {
+    dry_run: Option<String>,
+    field_manager: Option<String>,
+    field_validation: Option<String>,
+    force: Option<bool>,
+}
+
+/// The request scope: namespace plus the write options from the query.
+fn scope(r: &ResourcePath, raw: Option<&str>) -> Result<RequestScope> {
+    let q: WriteQuery = query(raw)?;
+    let dry_run = match q.dry_run.as_deref() {
+        None | Some("") => false,
+        // The only value upstream accepts.
+        Some("All") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid dryRun value \"{other}\": supported values are \"All\""
+            )));
+        }
+    };
+    if let Some(m) = q.field_manager.as_deref()
+        && (m.len() > 128 || m.chars().any(|c| c.is_control()))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "fieldManager: Invalid value: {m:?}: must be at most 128 printable characters"
+        )));
     }
-    match query::<Q>(raw)?.dry_run.as_deref() {
-        None | Some("") => Ok(false),
-        Some("All") => Ok(true),
-        Some(other) => Err(ApiError::BadRequest(format!(
-            "Invalid dryRun value \"{other}\": supported values are \"All\""
-        ))),
+    Ok(RequestScope {
+        namespace: r.namespace.clone(),
+        dry_run,
+        field_manager: q.field_manager.filter(|m| !m.is_empty()),
+        field_validation: FieldValidation::parse(q.field_validation.as_deref())?,
+        force: q.force.unwrap_or(false),
+        warnings: Warnings::default(),
+    })
+}
+
+/// Adds `Warning: 299 - "..."` headers (RFC 7234), as upstream does.
+fn add_warnings(resp: &mut Response, warnings: Vec<String>) {
+    for w in warnings {
+        let text = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = HeaderValue::from_str(&format!("299 - \"{text}\"")) {
+            resp.headers_mut().append(header::WARNING, v);
+        }
     }
 }
 
@@ -78,21 +114,18 @@ async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
     })
 }
 
-/// Object bodies must be JSON (YAML and protobuf are for clients to convert).
-fn require_json(headers: &HeaderMap) -> Result<()> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let base = ct.split(';').next().unwrap_or("").trim();
-    if base.is_empty() || base == "application/json" || base == "*/*" {
-        Ok(())
-    } else {
-        Err(ApiError::UnsupportedMediaType(format!(
-            "the body of the request was in an unknown format - accepted media types include: application/json \
-             (got {base})"
-        )))
+/// Reads an object body (create, update) as JSON, whatever the client sent.
+async fn object_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
+    let ct = super::body::content_type(headers).to_string();
+    // Refuse unknown formats before reading the body.
+    if !matches!(
+        ct.as_str(),
+        "" | "application/json" | "*/*" | "application/vnd.kubernetes.protobuf"
+    ) {
+        return super::body::object_json(headers, Bytes::new());
     }
+    let raw = read_body(headers, body).await?;
+    super::body::object_json(headers, raw)
 }
 
 /// Handles every `/api/...` and `/apis/...` request.
@@ -115,7 +148,11 @@ pub async fn handle(
         let response = match parsed {
             Some(ApiPath::Resource(r)) => {
                 match dispatch(&state, &method, &r, uri.query(), &headers, body).await {
-                    Ok(Dispatched::Reply(reply)) => json(reply.code, reply.body),
+                    Ok(Dispatched::Reply(reply, warnings)) => {
+                        let mut resp = json(reply.code, reply.body);
+                        add_warnings(&mut resp, warnings);
+                        resp
+                    }
                     Ok(Dispatched::Watch(body)) => {
                         // Counted when the watch starts; its latency is its lifetime.
                         METRICS.observe_request(&verb, &resource, 200, start.elapsed());
@@ -164,7 +201,7 @@ fn verb_of(method: &Method, r: &ResourcePath, raw_query: Option<&str>) -> String
 }
 
 enum Dispatched {
-    Reply(Reply),
+    Reply(Reply, Vec<String>),
     Watch(crate::registry::WatchBody),
 }
 
@@ -190,10 +227,7 @@ async fn dispatch(
     {
         return Err(ApiError::NotFoundPath);
     }
-    let scope = RequestScope {
-        namespace: r.namespace.clone(),
-        dry_run: dry_run(raw_query)?,
-    };
+    let scope = scope(r, raw_query)?;
     let needs_namespace = info.namespaced && r.namespace.is_none();
     let reply = match (method.as_str(), r.name.as_deref(), r.subresource.as_deref()) {
         ("GET", None, _) => {
@@ -212,18 +246,15 @@ async fn dispatch(
         ("GET", Some(name), None) => storage.get(&scope, name).await?,
         ("GET", Some(name), Some(sub)) => storage.get_subresource(&scope, name, sub).await?,
         ("POST", None, _) => {
-            require_json(headers)?;
-            let body = read_body(headers, body).await?;
+            let body = object_body(headers, body).await?;
             storage.create(&scope, &body).await?
         }
         ("POST", Some(name), Some(sub)) => {
-            require_json(headers)?;
-            let body = read_body(headers, body).await?;
+            let body = object_body(headers, body).await?;
             storage.create_subresource(&scope, name, sub, &body).await?
         }
         ("PUT", Some(name), sub) => {
-            require_json(headers)?;
-            let body = read_body(headers, body).await?;
+            let body = object_body(headers, body).await?;
             match sub {
                 None => storage.update(&scope, name, &body).await?,
                 Some(sub) => storage.update_subresource(&scope, name, sub, &body).await?,
@@ -270,5 +301,5 @@ async fn dispatch(
             )));
         }
     };
-    Ok(Dispatched::Reply(reply))
+    Ok(Dispatched::Reply(reply, scope.warnings.take()))
 }

@@ -1,6 +1,7 @@
 //! The HTTP layer: routes, and the shared state handlers see.
 
 pub mod api;
+pub mod body;
 pub mod discovery;
 pub mod path;
 pub mod system;

@@ -10,6 +10,39 @@ use bytes::Bytes;
 use storage::{KeyValue, Revision};
 
 use crate::error::{ApiError, Result};
+use crate::registry::RequestScope;
+
+/// Parses a request body as `K` under the request's `fieldValidation`:
+/// unknown or duplicate fields are dropped, warned about, or rejected.
+///
+/// # Errors
+/// As [`decode_body`]; 400 BadRequest naming the fields under `Strict`.
+pub fn decode_body_checked<K: Resource>(body: &[u8], scope: &RequestScope) -> Result<K> {
+    let _ = scope; // field validation: see `registry::fieldvalidation` (to come)
+    decode_body(body)
+}
+
+/// [`decode_body_checked`] for an object already parsed as JSON (a patch
+/// result).
+///
+/// # Errors
+/// As [`decode_body_checked`].
+pub fn decode_value_checked<K: Resource>(
+    value: serde_json::Value,
+    scope: &RequestScope,
+) -> Result<K> {
+    let _ = scope;
+    let obj: K = serde_json::from_value(value).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {e}",
+            K::KIND,
+            K::VERSION,
+            K::KIND
+        ))
+    })?;
+    check_type_meta::<K>(obj.type_meta())?;
+    Ok(obj)
+}
 
 /// Parses a request body as `K`, checking `apiVersion` and `kind`.
 ///

@@ -87,6 +87,64 @@ pub struct RequestScope {
     pub namespace: Option<String>,
     /// `dryRun=All`: do everything except persist.
     pub dry_run: bool,
+    /// `fieldManager`: who is making this change (recorded in `managedFields`).
+    pub field_manager: Option<String>,
+    /// `fieldValidation`: what to do about unknown or duplicate fields.
+    pub field_validation: FieldValidation,
+    /// `force=true`: server-side apply takes fields other managers own.
+    pub force: bool,
+    /// Warnings for the client, sent back as `Warning: 299 - "..."` headers.
+    pub warnings: Warnings,
+}
+
+/// `fieldValidation` (upstream's default, when absent, is `Warn`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FieldValidation {
+    /// Drop unknown fields silently.
+    Ignore,
+    /// Drop them and warn.
+    #[default]
+    Warn,
+    /// Reject the request (400) naming every unknown or duplicate field.
+    Strict,
+}
+
+impl FieldValidation {
+    /// Parses the query parameter.
+    ///
+    /// # Errors
+    /// 400 for a value other than `Ignore`, `Warn` or `Strict`.
+    pub fn parse(value: Option<&str>) -> Result<Self> {
+        match value {
+            None | Some("") => Ok(FieldValidation::default()),
+            Some("Ignore") => Ok(FieldValidation::Ignore),
+            Some("Warn") => Ok(FieldValidation::Warn),
+            Some("Strict") => Ok(FieldValidation::Strict),
+            Some(other) => Err(ApiError::BadRequest(format!(
+                "fieldValidation {other} is invalid, valid values are: Ignore, Warn, Strict"
+            ))),
+        }
+    }
+}
+
+/// Warnings collected while serving one request (shared by the clones of
+/// its scope).
+#[derive(Clone, Debug, Default)]
+pub struct Warnings(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Warnings {
+    pub fn add(&self, warning: impl Into<String>) {
+        if let Ok(mut w) = self.0.lock() {
+            w.push(warning.into());
+        }
+    }
+
+    pub fn take(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|mut w| std::mem::take(&mut *w))
+            .unwrap_or_default()
+    }
 }
 
 /// Query parameters of list and watch requests (`metav1.ListOptions`).

@@ -6,6 +6,7 @@ pub mod crud;
 pub mod delete;
 pub mod fuzz;
 pub mod harness;
+pub mod kubectl;
 pub mod lists;
 pub mod system;
 pub mod watch;

@@ -11,7 +11,7 @@ use http::StatusCode;
 use super::Store;
 use super::write::{Mode, Patch};
 use crate::error::{ApiError, Result};
-use crate::registry::codec::{decode_body, encode};
+use crate::registry::codec::{decode_body_checked, encode};
 use crate::registry::strategy::ScaleAccess;
 use crate::registry::{PatchType, Reply, RequestScope};
 
@@ -94,7 +94,7 @@ impl<K: Resource> Store<K> {
         name: &str,
         body: &[u8],
     ) -> Result<Reply> {
-        let scale: Scale = decode_body(body)?;
+        let scale: Scale = decode_body_checked(body, scope)?;
         self.apply_scale(scope, name, scale).await
     }
 
@@ -132,7 +132,7 @@ impl<K: Resource> Store<K> {
         name: &str,
         body: &[u8],
     ) -> Result<Reply> {
-        let binding: Binding = decode_body(body)?;
+        let binding: Binding = decode_body_checked(body, scope)?;
         if !binding.metadata.name.is_empty() && binding.metadata.name != name {
             return Err(ApiError::BadRequest(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",
@@ -160,7 +160,7 @@ impl<K: Resource> Store<K> {
         name: &str,
         body: &[u8],
     ) -> Result<Reply> {
-        let requested: K = decode_body(body)?;
+        let requested: K = decode_body_checked(body, scope)?;
         self.write(scope, name, Mode::Internal, |old| {
             let mut new = old.clone();
             self.strategy.finalize(&requested, &mut new)?;

@@ -7,7 +7,8 @@ use storage::{StorageError, Update, Updated, guaranteed_update};
 use super::Store;
 use crate::error::{ApiError, Result};
 use crate::registry::codec::{
-    check_type_meta, decode_body, decode_stored, encode_for_storage, stored_to_response,
+    decode_body_checked, decode_stored, decode_value_checked, encode_for_storage,
+    stored_to_response,
 };
 use crate::registry::meta::{
     before_create, before_update, validate_object_meta, validate_object_meta_update,
@@ -42,7 +43,7 @@ impl<K: Resource> Store<K> {
     }
 
     pub(super) async fn create_object(&self, scope: &RequestScope, body: &[u8]) -> Result<Reply> {
-        let mut obj: K = decode_body(body)?;
+        let mut obj: K = decode_body_checked(body, scope)?;
         before_create(
             &mut obj,
             scope.namespace.as_deref(),
@@ -96,7 +97,7 @@ impl<K: Resource> Store<K> {
         body: &[u8],
         mode: Mode,
     ) -> Result<Reply> {
-        let new: K = decode_body(body)?;
+        let new: K = decode_body_checked(body, scope)?;
         let meta = new.metadata();
         if meta.name != name {
             return Err(ApiError::BadRequest(format!(
@@ -128,16 +129,7 @@ impl<K: Resource> Store<K> {
             let mut doc =
                 serde_json::to_value(old).map_err(|e| ApiError::Internal(e.to_string()))?;
             patch.apply(&mut doc)?;
-            let new: K = serde_json::from_value(doc).map_err(|e| {
-                ApiError::BadRequest(format!(
-                    "{} in version \"{}\" cannot be handled as a {}: {e}",
-                    K::KIND,
-                    K::VERSION,
-                    K::KIND
-                ))
-            })?;
-            check_type_meta::<K>(new.type_meta())?;
-            Ok(new)
+            decode_value_checked::<K>(doc, scope)
         })
         .await
     }
