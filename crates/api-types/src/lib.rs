@@ -14,6 +14,9 @@
 //!   and field selectors (`spec.nodeName=node-1`).
 //! - [`quantity`]: resource quantities (`100m`, `512Mi`, `1e3`).
 //! - [`intstr`]: `IntOrString` (`targetPort: 8080` or `targetPort: http`).
+//! - [`patch_meta`]: how lists and maps merge (patch strategies, list
+//!   types); with feature `schema`, [`schema`] generates the OpenAPI
+//!   schemas of every type, extensions included.
 //! - [`core::v1`], [`apps::v1`], [`discovery::v1`], [`coordination::v1`],
 //!   [`autoscaling::v1`]: the resources themselves.
 //!
@@ -31,7 +34,10 @@ pub mod fields;
 pub mod intstr;
 pub mod labels;
 pub mod meta;
+pub mod patch_meta;
 pub mod quantity;
 pub mod resource;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 pub use resource::{HasSpec, HasStatus, Resource};

@@ -8,6 +8,11 @@ use crate::meta::v1::ObjectMeta;
 /// The scale of a resource (Deployment, ReplicaSet, ...): a subresource
 /// body that is never stored on its own.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.autoscaling.v1.Scale")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Scale {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -38,6 +43,11 @@ crate::resource!(
 
 /// The desired scale.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.autoscaling.v1.ScaleSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -46,6 +56,11 @@ pub struct ScaleSpec {
 
 /// The observed scale.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.autoscaling.v1.ScaleStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ScaleStatus {
     #[serde(default)]

@@ -8,6 +8,11 @@ use crate::meta::v1::{MicroTime, ObjectMeta};
 
 /// A lease on something: who holds it, since when, and for how long.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.coordination.v1.Lease")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -35,6 +40,11 @@ crate::resource!(
 
 /// The lease's holder and timing.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.coordination.v1.LeaseSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LeaseSpec {
     /// Identity of the current holder.

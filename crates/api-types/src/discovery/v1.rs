@@ -12,6 +12,11 @@ use crate::meta::v1::ObjectMeta;
 
 /// A slice of the endpoints of a service, all of one address type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.EndpointSlice")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointSlice {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -44,6 +49,11 @@ crate::resource!(
 
 /// One backend (usually a pod).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.Endpoint")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     /// At least one address (consumers use the first).
@@ -69,6 +79,11 @@ pub struct Endpoint {
 
 /// Readiness of an endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.EndpointConditions")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointConditions {
     /// Ready for traffic: serving and not terminating. Unset means unknown,
@@ -84,6 +99,11 @@ pub struct EndpointConditions {
 
 /// Topology hints for routing to this endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.EndpointHints")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointHints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +114,11 @@ pub struct EndpointHints {
 
 /// A zone that should consume this endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.ForZone")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ForZone {
     #[serde(default)]
@@ -102,6 +127,11 @@ pub struct ForZone {
 
 /// A node that should consume this endpoint.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.ForNode")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ForNode {
     #[serde(default)]
@@ -110,6 +140,11 @@ pub struct ForNode {
 
 /// A port of the endpoints in a slice.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.discovery.v1.EndpointPort")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointPort {
     /// Matches the service port's name (empty for an unnamed port).

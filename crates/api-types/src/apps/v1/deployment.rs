@@ -9,6 +9,11 @@ use crate::meta::v1::{LabelSelector, ObjectMeta, Time};
 /// Runs a pod template at a given scale and rolls out changes to it by
 /// moving pods from the old ReplicaSet to a new one.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.Deployment")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -39,6 +44,11 @@ crate::resource!(
 
 /// The desired state of a deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.DeploymentSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentSpec {
     /// Defaults to 1.
@@ -68,6 +78,11 @@ pub struct DeploymentSpec {
 
 /// How old pods are replaced by new ones.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.DeploymentStrategy")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentStrategy {
     /// `RollingUpdate` (default) or `Recreate` (kill all old pods first).
@@ -79,6 +94,11 @@ pub struct DeploymentStrategy {
 
 /// Bounds of a rolling update.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.RollingUpdateDeployment")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RollingUpdateDeployment {
     /// Pods that may be unavailable during the update: a number or a
@@ -93,6 +113,11 @@ pub struct RollingUpdateDeployment {
 
 /// The observed state of a deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.DeploymentStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +147,11 @@ pub struct DeploymentStatus {
 
 /// One condition of a deployment: `Available`, `Progressing` or `ReplicaFailure`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.DeploymentCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentCondition {
     #[serde(rename = "type", default)]

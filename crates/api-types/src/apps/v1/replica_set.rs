@@ -8,6 +8,11 @@ use crate::meta::v1::{LabelSelector, ObjectMeta, Time};
 /// Keeps `replicas` pods matching `selector` running, creating them from
 /// `template`. Usually owned and managed by a Deployment.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.ReplicaSet")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSet {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -38,6 +43,11 @@ crate::resource!(
 
 /// The desired state of a replica set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.ReplicaSetSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetSpec {
     /// Defaults to 1.
@@ -55,6 +65,11 @@ pub struct ReplicaSetSpec {
 
 /// The observed state of a replica set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.ReplicaSetStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetStatus {
     #[serde(default)]
@@ -76,6 +91,11 @@ pub struct ReplicaSetStatus {
 
 /// One condition of a replica set, e.g. `ReplicaFailure`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.apps.v1.ReplicaSetCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaSetCondition {
     #[serde(rename = "type", default)]

@@ -11,6 +11,11 @@ use crate::meta::v1::LabelSelector;
 
 /// A pod's scheduling preferences with respect to nodes and other pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Affinity")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Affinity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,6 +30,11 @@ pub struct Affinity {
 
 /// Rules about the labels (and fields) of the node a pod runs on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeAffinity")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeAffinity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -35,6 +45,11 @@ pub struct NodeAffinity {
 
 /// A list of node selector terms, ORed together.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSelector {
     #[serde(default)]
@@ -43,6 +58,11 @@ pub struct NodeSelector {
 
 /// Requirements ANDed together; an empty term matches no node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSelectorTerm")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSelectorTerm {
     /// Requirements on node labels.
@@ -55,6 +75,11 @@ pub struct NodeSelectorTerm {
 
 /// `key` `operator` `values`, e.g. `zone In [a, b]`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSelectorRequirement")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSelectorRequirement {
     #[serde(default)]
@@ -69,6 +94,11 @@ pub struct NodeSelectorRequirement {
 
 /// A node selector term with a weight (1-100) added to a matching node's score.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PreferredSchedulingTerm")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PreferredSchedulingTerm {
     #[serde(default)]
@@ -79,6 +109,11 @@ pub struct PreferredSchedulingTerm {
 
 /// Rules for running near other pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodAffinity")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodAffinity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -89,6 +124,11 @@ pub struct PodAffinity {
 
 /// Rules for running away from other pods.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodAntiAffinity")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodAntiAffinity {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +139,11 @@ pub struct PodAntiAffinity {
 
 /// "Pods matching `labelSelector` in `namespaces`, in the same `topologyKey` domain".
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodAffinityTerm")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodAffinityTerm {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -122,6 +167,11 @@ pub struct PodAffinityTerm {
 
 /// A pod affinity term with a weight (1-100).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.WeightedPodAffinityTerm")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct WeightedPodAffinityTerm {
     #[serde(default)]
@@ -132,6 +182,11 @@ pub struct WeightedPodAffinityTerm {
 
 /// Lets a pod be scheduled onto (or stay on) nodes with a matching taint.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Toleration")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Toleration {
     /// Empty with `operator: Exists` tolerates every taint.
@@ -153,6 +208,11 @@ pub struct Toleration {
 
 /// How evenly matching pods must be spread across a topology (zones, nodes).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.TopologySpreadConstraint")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TopologySpreadConstraint {
     /// Largest allowed difference in matching pods between two domains.

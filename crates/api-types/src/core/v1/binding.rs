@@ -8,6 +8,11 @@ use crate::meta::v1::ObjectMeta;
 /// Body of `POST .../pods/<name>/binding`: binds the pod named in `metadata`
 /// to the node named in `target`. Only a body for that subresource, never stored.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Binding")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Binding {
     #[serde(default, skip_serializing_if = "String::is_empty")]

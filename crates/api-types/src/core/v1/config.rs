@@ -12,6 +12,11 @@ use crate::meta::v1::ObjectMeta;
 /// Non-secret configuration as key/value pairs (keys are file-name-like:
 /// `[-._a-zA-Z0-9]+`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ConfigMap")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMap {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -46,6 +51,11 @@ crate::resource!(
 /// Sensitive configuration (passwords, tokens, keys). Values are base64 in
 /// JSON (encoding, not encryption).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Secret")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Secret {
     #[serde(default, skip_serializing_if = "String::is_empty")]

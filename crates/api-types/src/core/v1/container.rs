@@ -17,6 +17,11 @@ use crate::quantity::Quantity;
 /// one after another to completion before the app containers start, unless
 /// `restartPolicy: Always` makes one a sidecar that keeps running.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Container")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Container {
     /// Unique within the pod (a DNS label).
@@ -87,6 +92,11 @@ pub struct Container {
 /// network anyway; declaring it gives it a name for Services and allows
 /// mapping it onto the node with `hostPort`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerPort")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPort {
     /// An IANA service name unique in the pod; Services can use it as `targetPort`.
@@ -107,6 +117,11 @@ pub struct ContainerPort {
 
 /// An environment variable: a literal `value` or one looked up via `valueFrom`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EnvVar")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVar {
     #[serde(default)]
@@ -120,6 +135,11 @@ pub struct EnvVar {
 
 /// Where an environment variable's value comes from (set exactly one field).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EnvVarSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvVarSource {
     /// A field of the pod itself (the "downward API").
@@ -136,6 +156,11 @@ pub struct EnvVarSource {
 
 /// Selects a field of the pod by path (downward API).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ObjectFieldSelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectFieldSelector {
     /// Schema version `fieldPath` is written against; defaults to `v1`.
@@ -151,6 +176,11 @@ pub struct ObjectFieldSelector {
 
 /// Selects a container's request or limit (downward API).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ResourceFieldSelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceFieldSelector {
     /// Required in volumes; in env vars defaults to the container itself.
@@ -167,6 +197,11 @@ pub struct ResourceFieldSelector {
 
 /// One key of a ConfigMap in the pod's namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ConfigMapKeySelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapKeySelector {
     #[serde(default)]
@@ -180,6 +215,11 @@ pub struct ConfigMapKeySelector {
 
 /// One key of a Secret in the pod's namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SecretKeySelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretKeySelector {
     #[serde(default)]
@@ -193,6 +233,11 @@ pub struct SecretKeySelector {
 
 /// Imports every key of a ConfigMap or a Secret as environment variables.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EnvFromSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvFromSource {
     /// Prepended to every imported key, e.g. `DB_`.
@@ -206,6 +251,11 @@ pub struct EnvFromSource {
 
 /// The ConfigMap whose keys `envFrom` imports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ConfigMapEnvSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapEnvSource {
     #[serde(default)]
@@ -216,6 +266,11 @@ pub struct ConfigMapEnvSource {
 
 /// The Secret whose keys `envFrom` imports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SecretEnvSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretEnvSource {
     #[serde(default)]
@@ -226,6 +281,11 @@ pub struct SecretEnvSource {
 
 /// Mounts one of the pod's volumes into the container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.VolumeMount")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMount {
     /// Name of an entry in `spec.volumes`.
@@ -254,6 +314,11 @@ pub struct VolumeMount {
 
 /// Exposes a raw block volume as a device file in the container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.VolumeDevice")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeDevice {
     #[serde(default)]
@@ -266,6 +331,11 @@ pub struct VolumeDevice {
 /// reserves, `limits` what the runtime enforces; keys are resource names
 /// such as `cpu`, `memory` or `ephemeral-storage`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ResourceRequirements")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceRequirements {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,6 +349,11 @@ pub struct ResourceRequirements {
 
 /// Names one of the pod's `spec.resourceClaims` that this container uses.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ResourceClaim")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceClaim {
     #[serde(default)]
@@ -289,6 +364,11 @@ pub struct ResourceClaim {
 
 /// How a container takes an in-place change of one of its resources.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerResizePolicy")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerResizePolicy {
     /// `cpu` or `memory`.

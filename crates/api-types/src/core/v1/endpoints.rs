@@ -8,6 +8,11 @@ use crate::meta::v1::ObjectMeta;
 
 /// The addresses and ports behind the service of the same name.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Endpoints")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoints {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -34,6 +39,11 @@ crate::resource!(
 
 /// A set of addresses that all expose the same ports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EndpointSubset")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointSubset {
     /// Ready addresses.
@@ -48,6 +58,11 @@ pub struct EndpointSubset {
 
 /// One backend address.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EndpointAddress")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointAddress {
     #[serde(default)]
@@ -63,6 +78,11 @@ pub struct EndpointAddress {
 
 /// One port of the addresses of a subset.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EndpointPort")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointPort {
     /// Matches the service port's name.

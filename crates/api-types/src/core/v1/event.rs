@@ -9,6 +9,11 @@ use crate::meta::v1::{MicroTime, ObjectMeta, Time};
 /// Something that happened to an object (`Scheduled`, `Pulled`, `BackOff`,
 /// ...). Repeats of the same event are folded into `count` (or `series`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Event")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -73,6 +78,11 @@ crate::resource!(
 
 /// The reporter of a legacy event.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EventSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EventSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +93,11 @@ pub struct EventSource {
 
 /// A compressed run of repeated events (the newer alternative to `count`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EventSeries")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EventSeries {
     #[serde(default, skip_serializing_if = "Option::is_none")]

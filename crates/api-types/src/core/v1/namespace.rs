@@ -7,6 +7,11 @@ use crate::meta::v1::{ObjectMeta, Time};
 /// A scope for names. Deleting one deletes everything in it (the namespace
 /// controller empties it, then removes the `kubernetes` finalizer).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Namespace")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Namespace {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -37,6 +42,11 @@ crate::resource!(
 
 /// A namespace's spec: only its finalizers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NamespaceSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceSpec {
     /// Must be empty before the namespace is removed; `kubernetes` is added on creation.
@@ -46,6 +56,11 @@ pub struct NamespaceSpec {
 
 /// The lifecycle state of a namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NamespaceStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceStatus {
     /// `Active` or `Terminating`.
@@ -57,6 +72,11 @@ pub struct NamespaceStatus {
 
 /// One condition of a namespace, e.g. `NamespaceDeletionContentFailure`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NamespaceCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespaceCondition {
     #[serde(rename = "type", default)]

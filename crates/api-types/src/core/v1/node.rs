@@ -10,6 +10,11 @@ use crate::quantity::Quantity;
 /// A worker machine. The kubelet creates it, reports its status and renews
 /// its heartbeat Lease; the node lifecycle controller taints it when that stops.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Node")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Node {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -40,6 +45,11 @@ crate::resource!(
 
 /// How a node is configured (mostly set by the kubelet and controllers).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSpec {
     /// The pod IP range assigned to this node; `podCIDRs[0]` is the same range.
@@ -71,6 +81,11 @@ pub struct NodeSpec {
 
 /// Repels pods that do not tolerate it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Taint")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Taint {
     #[serde(default)]
@@ -87,6 +102,11 @@ pub struct Taint {
 
 /// What the kubelet observed about its node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeStatus {
     /// Total resources of the node, e.g. `cpu`, `memory`, `pods`, `ephemeral-storage`.
@@ -121,6 +141,11 @@ pub struct NodeStatus {
 
 /// One condition of a node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeCondition {
     /// `Ready`, `MemoryPressure`, `DiskPressure`, `PIDPressure` or `NetworkUnavailable`.
@@ -142,6 +167,11 @@ pub struct NodeCondition {
 
 /// One address of a node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeAddress")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeAddress {
     /// `Hostname`, `InternalIP`, `ExternalIP`, `InternalDNS` or `ExternalDNS`.
@@ -153,6 +183,11 @@ pub struct NodeAddress {
 
 /// Ports of the daemons running on the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeDaemonEndpoints")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeDaemonEndpoints {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,6 +196,11 @@ pub struct NodeDaemonEndpoints {
 
 /// A daemon's port. Note the upper-case JSON field name `Port`, as upstream.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.DaemonEndpoint")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DaemonEndpoint {
     #[serde(rename = "Port", default)]
@@ -169,6 +209,11 @@ pub struct DaemonEndpoint {
 
 /// Facts about the node's machine and software.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSystemInfo")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSystemInfo {
     #[serde(rename = "machineID", default)]
@@ -202,6 +247,11 @@ pub struct NodeSystemInfo {
 
 /// Swap memory of the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeSwapStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeSwapStatus {
     /// Bytes.
@@ -211,6 +261,11 @@ pub struct NodeSwapStatus {
 
 /// An image on the node, with all its names.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerImage")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerImage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,6 +276,11 @@ pub struct ContainerImage {
 
 /// A volume attached to the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.AttachedVolume")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachedVolume {
     #[serde(default)]
@@ -231,6 +291,11 @@ pub struct AttachedVolume {
 
 /// A runtime handler (RuntimeClass) the node's container runtime offers.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeRuntimeHandler")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRuntimeHandler {
     /// Empty for the default handler.
@@ -242,6 +307,11 @@ pub struct NodeRuntimeHandler {
 
 /// What a runtime handler supports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeRuntimeHandlerFeatures")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeRuntimeHandlerFeatures {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -252,6 +322,11 @@ pub struct NodeRuntimeHandlerFeatures {
 
 /// Optional features the node supports.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NodeFeatures")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeFeatures {
     #[serde(default, skip_serializing_if = "Option::is_none")]

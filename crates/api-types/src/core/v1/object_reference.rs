@@ -5,6 +5,11 @@ use serde::{Deserialize, Serialize};
 /// Points at any object (by kind, namespace, name, uid), e.g. the object an
 /// Event is about or the pod behind an endpoint address.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ObjectReference")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +32,11 @@ pub struct ObjectReference {
 
 /// Points at an object in the same namespace by name, e.g. an image pull Secret.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.LocalObjectReference")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalObjectReference {
     #[serde(default)]

@@ -15,6 +15,11 @@ use crate::quantity::Quantity;
 
 /// A group of containers scheduled together onto one node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Pod")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Pod {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -45,6 +50,11 @@ crate::resource!(
 
 /// The desired state of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -163,6 +173,11 @@ pub struct PodSpec {
 
 /// Names a pod condition type that gates the pod's readiness.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodReadinessGate")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodReadinessGate {
     #[serde(default)]
@@ -171,6 +186,11 @@ pub struct PodReadinessGate {
 
 /// An `/etc/hosts` entry.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.HostAlias")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct HostAlias {
     #[serde(default)]
@@ -181,6 +201,11 @@ pub struct HostAlias {
 
 /// DNS settings merged into the generated `resolv.conf` (all of it with `dnsPolicy: None`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodDNSConfig")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodDNSConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -193,6 +218,11 @@ pub struct PodDNSConfig {
 
 /// One `resolv.conf` option, e.g. `ndots: "2"`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodDNSConfigOption")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodDNSConfigOption {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +233,11 @@ pub struct PodDNSConfigOption {
 
 /// The operating system the pod's containers need (`linux` or `windows`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodOS")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodOS {
     #[serde(default)]
@@ -211,6 +246,11 @@ pub struct PodOS {
 
 /// A gate that keeps the pod from being scheduled until it is removed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodSchedulingGate")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSchedulingGate {
     #[serde(default)]
@@ -219,6 +259,11 @@ pub struct PodSchedulingGate {
 
 /// A dynamic resource claim of the pod, by name or from a template.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodResourceClaim")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodResourceClaim {
     #[serde(default)]

@@ -11,6 +11,11 @@ use crate::quantity::Quantity;
 
 /// The observed state of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodStatus {
     /// The pod `metadata.generation` this status was computed for.
@@ -60,6 +65,11 @@ pub struct PodStatus {
 
 /// One condition of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodCondition {
     /// `PodScheduled`, `PodReadyToStartContainers`, `Initialized`,
@@ -83,6 +93,11 @@ pub struct PodCondition {
 
 /// One IP address of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodIP")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodIP {
     #[serde(default)]
@@ -91,6 +106,11 @@ pub struct PodIP {
 
 /// One IP address of the node a pod runs on.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.HostIP")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct HostIP {
     #[serde(default)]
@@ -99,6 +119,11 @@ pub struct HostIP {
 
 /// The state of one container as the kubelet last saw it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStatus {
     #[serde(default)]
@@ -142,6 +167,11 @@ pub struct ContainerStatus {
 /// A container's state: exactly one of `waiting`, `running`, `terminated`.
 /// If none is set the container is waiting.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerState")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +184,11 @@ pub struct ContainerState {
 
 /// Not running yet (or again).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerStateWaiting")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStateWaiting {
     /// e.g. `ContainerCreating`, `ErrImagePull`, `ImagePullBackOff`, `CrashLoopBackOff`.
@@ -165,6 +200,11 @@ pub struct ContainerStateWaiting {
 
 /// Running.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerStateRunning")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStateRunning {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +213,11 @@ pub struct ContainerStateRunning {
 
 /// Finished (successfully or not).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ContainerStateTerminated")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ContainerStateTerminated {
     #[serde(default)]
@@ -198,6 +243,11 @@ pub struct ContainerStateTerminated {
 
 /// A mount as the runtime reports it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.VolumeMountStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeMountStatus {
     #[serde(default)]

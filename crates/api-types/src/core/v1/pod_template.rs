@@ -7,6 +7,11 @@ use crate::meta::v1::ObjectMeta;
 
 /// The pod a controller (ReplicaSet, Deployment, ...) creates copies of.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodTemplateSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplateSpec {
     /// Labels here must match the controller's selector.
@@ -18,6 +23,11 @@ pub struct PodTemplateSpec {
 
 /// A stored pod template (rarely used directly).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodTemplate")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplate {
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -8,6 +8,11 @@ use crate::intstr::IntOrString;
 /// A health check the kubelet runs against a container. Exactly one handler
 /// (`exec`, `httpGet`, `tcpSocket` or `grpc`) must be set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Probe")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +47,11 @@ pub struct Probe {
 
 /// Runs a command inside the container; exit status 0 means success.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ExecAction")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecAction {
     /// Run directly, not in a shell.
@@ -51,6 +61,11 @@ pub struct ExecAction {
 
 /// Sends an HTTP GET; a status from 200 to 399 means success.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.HTTPGetAction")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct HTTPGetAction {
     /// Path to request, e.g. `/healthz`.
@@ -71,6 +86,11 @@ pub struct HTTPGetAction {
 
 /// One custom request header of an HTTP probe.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.HTTPHeader")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct HTTPHeader {
     #[serde(default)]
@@ -81,6 +101,11 @@ pub struct HTTPHeader {
 
 /// Opens a TCP connection; connecting means success.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.TCPSocketAction")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TCPSocketAction {
     /// Port number or name of a container port.
@@ -93,6 +118,11 @@ pub struct TCPSocketAction {
 
 /// Calls the standard gRPC health checking service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.GRPCAction")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct GRPCAction {
     #[serde(default)]
@@ -105,6 +135,11 @@ pub struct GRPCAction {
 /// Hooks the kubelet runs right after a container starts and right before
 /// it is stopped.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Lifecycle")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Lifecycle {
     /// Runs right after the container is created; if it fails the container is
@@ -122,6 +157,11 @@ pub struct Lifecycle {
 
 /// What a lifecycle hook does (set exactly one field).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.LifecycleHandler")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LifecycleHandler {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -137,6 +177,11 @@ pub struct LifecycleHandler {
 
 /// Waits a number of seconds (handy as a `preStop` hook to drain traffic).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SleepAction")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SleepAction {
     #[serde(default)]

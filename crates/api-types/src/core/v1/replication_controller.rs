@@ -10,6 +10,11 @@ use crate::meta::v1::{ObjectMeta, Time};
 
 /// Keeps `replicas` copies of a pod template running.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ReplicationController")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationController {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -40,6 +45,11 @@ crate::resource!(
 
 /// The desired state of a replication controller.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ReplicationControllerSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationControllerSpec {
     /// Defaults to 1.
@@ -57,6 +67,11 @@ pub struct ReplicationControllerSpec {
 
 /// The observed state of a replication controller.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ReplicationControllerStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationControllerStatus {
     #[serde(default)]
@@ -76,6 +91,11 @@ pub struct ReplicationControllerStatus {
 
 /// One condition of a replication controller, e.g. `ReplicaFailure`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ReplicationControllerCondition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicationControllerCondition {
     #[serde(rename = "type", default)]

@@ -8,6 +8,11 @@ use serde::{Deserialize, Serialize};
 
 /// Security settings of one container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SecurityContext")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityContext {
     /// Run as a privileged container, nearly equivalent to root on the host.
@@ -45,6 +50,11 @@ pub struct SecurityContext {
 
 /// Security settings shared by every container of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PodSecurityContext")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSecurityContext {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -83,6 +93,11 @@ pub struct PodSecurityContext {
 
 /// Linux capabilities to add to or drop from the runtime's default set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Capabilities")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Capabilities {
     /// e.g. `NET_ADMIN`, without the `CAP_` prefix.
@@ -95,6 +110,11 @@ pub struct Capabilities {
 
 /// SELinux label to apply to the container.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SELinuxOptions")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SELinuxOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +129,11 @@ pub struct SELinuxOptions {
 
 /// Which seccomp filter to apply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SeccompProfile")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SeccompProfile {
     /// `RuntimeDefault`, `Unconfined` or `Localhost`.
@@ -121,6 +146,11 @@ pub struct SeccompProfile {
 
 /// Which AppArmor profile to apply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.AppArmorProfile")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct AppArmorProfile {
     /// `RuntimeDefault`, `Unconfined` or `Localhost`.
@@ -133,6 +163,11 @@ pub struct AppArmorProfile {
 
 /// One namespaced kernel parameter, e.g. `net.core.somaxconn`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Sysctl")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Sysctl {
     #[serde(default)]
@@ -143,6 +178,11 @@ pub struct Sysctl {
 
 /// Windows-specific settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.WindowsSecurityContextOptions")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct WindowsSecurityContextOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,11 @@ use crate::meta::v1::{Condition, ObjectMeta};
 /// A stable address for the pods a selector matches; kube-proxy turns it
 /// into packet-forwarding rules and the endpoints controllers track its backends.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Service")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -40,6 +45,11 @@ crate::resource!(
 
 /// How a service is exposed and which pods back it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ServiceSpec")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +124,11 @@ pub struct ServiceSpec {
 
 /// One port of a service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ServicePort")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicePort {
     /// Required when there is more than one port; DNS SRV records use it.
@@ -139,6 +154,11 @@ pub struct ServicePort {
 
 /// Settings of `sessionAffinity`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SessionAffinityConfig")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionAffinityConfig {
     #[serde(rename = "clientIP", default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +167,11 @@ pub struct SessionAffinityConfig {
 
 /// Settings of `ClientIP` session affinity.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ClientIPConfig")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientIPConfig {
     /// Sticky session lifetime; defaults to 10800 (3 hours).
@@ -156,6 +181,11 @@ pub struct ClientIPConfig {
 
 /// The observed state of a service.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ServiceStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceStatus {
     /// Set by the load balancer controller for `type: LoadBalancer`.
@@ -167,6 +197,11 @@ pub struct ServiceStatus {
 
 /// The addresses of a service's load balancer.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.LoadBalancerStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancerStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +210,11 @@ pub struct LoadBalancerStatus {
 
 /// One load balancer address.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.LoadBalancerIngress")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancerIngress {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -190,6 +230,11 @@ pub struct LoadBalancerIngress {
 
 /// Status of one load balancer port.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PortStatus")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PortStatus {
     #[serde(default)]

@@ -7,6 +7,11 @@ use crate::meta::v1::ObjectMeta;
 
 /// An identity pods run as, for talking to the apiserver (via a projected token).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ServiceAccount")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccount {
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -15,6 +15,11 @@ use crate::quantity::Quantity;
 
 /// A named directory available to the pod's containers (via `volumeMounts`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.Volume")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Volume {
     /// Unique within the pod (a DNS label); `volumeMounts` refer to it.
@@ -57,6 +62,11 @@ pub struct Volume {
 
 /// An empty directory created when the pod starts on a node, deleted with the pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.EmptyDirVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EmptyDirVolumeSource {
     /// `""` (default: the node's disk) or `Memory` (tmpfs).
@@ -68,6 +78,11 @@ pub struct EmptyDirVolumeSource {
 
 /// A path on the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.HostPathVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct HostPathVolumeSource {
     #[serde(default)]
@@ -80,6 +95,11 @@ pub struct HostPathVolumeSource {
 
 /// A ConfigMap's keys as files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ConfigMapVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapVolumeSource {
     #[serde(default)]
@@ -97,6 +117,11 @@ pub struct ConfigMapVolumeSource {
 
 /// A Secret's keys as files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SecretVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretVolumeSource {
     /// Note the field name: `secretName`, not `name` as for ConfigMaps.
@@ -113,6 +138,11 @@ pub struct SecretVolumeSource {
 
 /// Maps a ConfigMap or Secret key to a file path in the volume.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.KeyToPath")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyToPath {
     #[serde(default)]
@@ -127,6 +157,11 @@ pub struct KeyToPath {
 
 /// The volume bound to a PersistentVolumeClaim in the pod's namespace.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct PersistentVolumeClaimVolumeSource {
     #[serde(default)]
@@ -137,6 +172,11 @@ pub struct PersistentVolumeClaimVolumeSource {
 
 /// Several sources projected into one directory.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ProjectedVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ProjectedVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,6 +187,11 @@ pub struct ProjectedVolumeSource {
 
 /// One source of a projected volume (set exactly one field).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.VolumeProjection")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VolumeProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +210,11 @@ pub struct VolumeProjection {
 
 /// A ConfigMap's keys inside a projected volume.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ConfigMapProjection")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigMapProjection {
     #[serde(default)]
@@ -177,6 +227,11 @@ pub struct ConfigMapProjection {
 
 /// A Secret's keys inside a projected volume.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.SecretProjection")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SecretProjection {
     #[serde(default)]
@@ -189,6 +244,11 @@ pub struct SecretProjection {
 
 /// Downward API files inside a projected volume.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.DownwardAPIProjection")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DownwardAPIProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -197,6 +257,11 @@ pub struct DownwardAPIProjection {
 
 /// A bound service account token, refreshed by the kubelet before it expires.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ServiceAccountTokenProjection")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceAccountTokenProjection {
     /// Intended audience of the token; defaults to the apiserver's.
@@ -212,6 +277,11 @@ pub struct ServiceAccountTokenProjection {
 
 /// Pod fields and container resources as files.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.DownwardAPIVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DownwardAPIVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,6 +292,11 @@ pub struct DownwardAPIVolumeSource {
 
 /// One downward API file: a pod field or a container resource.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.DownwardAPIVolumeFile")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DownwardAPIVolumeFile {
     #[serde(default)]
@@ -238,6 +313,11 @@ pub struct DownwardAPIVolumeFile {
 
 /// An NFS export, mounted by the node.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.NFSVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NFSVolumeSource {
     #[serde(default)]
@@ -250,6 +330,11 @@ pub struct NFSVolumeSource {
 
 /// A Ceph RADOS block device (deprecated upstream in favour of CSI).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.RBDVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct RBDVolumeSource {
     /// Ceph monitor addresses.
@@ -277,6 +362,11 @@ pub struct RBDVolumeSource {
 
 /// A GlusterFS volume (removed upstream in 1.26, kept for old manifests).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.GlusterfsVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct GlusterfsVolumeSource {
     /// Name of an Endpoints object listing the Gluster servers.
@@ -290,6 +380,11 @@ pub struct GlusterfsVolumeSource {
 
 /// An inline volume served by a CSI driver.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.CSIVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct CSIVolumeSource {
     #[serde(default)]
@@ -306,6 +401,11 @@ pub struct CSIVolumeSource {
 
 /// An OCI image or artifact as a read-only volume.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.api.core.v1.ImageVolumeSource")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]

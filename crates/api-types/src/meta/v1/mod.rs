@@ -17,6 +17,11 @@ pub use watch::WatchEvent;
 
 /// A generic list (`PodList`, `NodeList`, ...): `kind` is the item kind plus `List`.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "{T}List")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct List<T> {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -30,6 +35,11 @@ pub struct List<T> {
 
 /// `metav1.LabelSelector`: `matchLabels` AND every `matchExpressions` entry.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelector {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,6 +50,11 @@ pub struct LabelSelector {
 
 /// One set-based requirement: `key` `operator` (`In`, `NotIn`, `Exists`, `DoesNotExist`) `values`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelectorRequirement")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct LabelSelectorRequirement {
     pub key: String,
@@ -50,6 +65,11 @@ pub struct LabelSelectorRequirement {
 
 /// `metav1.Condition`: the standard condition shape used by newer APIs.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.Condition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Condition {
     #[serde(rename = "type")]

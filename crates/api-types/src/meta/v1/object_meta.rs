@@ -14,6 +14,11 @@ use super::Time;
 
 /// `apiVersion` and `kind`, the two fields that say what a JSON document is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.TypeMeta")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TypeMeta {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -24,6 +29,11 @@ pub struct TypeMeta {
 
 /// Metadata of every persisted object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -84,6 +94,11 @@ impl ObjectMeta {
 /// Points from a dependent to the object that owns it (used by garbage
 /// collection and by controllers to find what they manage).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.OwnerReference")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct OwnerReference {
     pub api_version: String,
@@ -98,6 +113,11 @@ pub struct OwnerReference {
 
 /// One field manager's ownership record, written by server-side apply.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.ManagedFieldsEntry")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagedFieldsEntry {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -119,6 +139,11 @@ pub struct ManagedFieldsEntry {
 
 /// Metadata of a list: the revision it was read at and how to get the next page.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.ListMeta")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ListMeta {
     #[serde(default, skip_serializing_if = "String::is_empty")]

@@ -4,6 +4,11 @@ use serde::{Deserialize, Serialize};
 
 /// Body of a DELETE request (also accepted as query parameters).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DeleteOptions {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -27,6 +32,11 @@ pub struct DeleteOptions {
 
 /// Must hold for a delete to proceed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.Preconditions")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Preconditions {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,11 @@ use super::ListMeta;
 
 /// `meta/v1 Status`, e.g. `{"kind":"Status","status":"Failure","reason":"NotFound","code":404,...}`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.Status")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Status {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -35,6 +40,11 @@ fn is_zero(n: &i32) -> bool {
 
 /// What the status is about, and per-field causes for `Invalid`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.StatusDetails")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusDetails {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -53,6 +63,11 @@ pub struct StatusDetails {
 
 /// One reason for a failure, usually tied to a field path (`spec.containers[0].image`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.StatusCause")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusCause {
     /// e.g. `FieldValueRequired`, `FieldValueInvalid`, `FieldValueNotSupported`.

@@ -6,6 +6,11 @@ use super::ListMeta;
 
 /// Rows and column definitions for `kubectl get` output.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.Table")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct Table {
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -21,6 +26,11 @@ pub struct Table {
 /// One column: its header name, type (`string`, `integer`, `date`, ...) and
 /// priority (0 = always shown, 1 = only with `-o wide`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.TableColumnDefinition")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TableColumnDefinition {
     pub name: String,
@@ -36,6 +46,11 @@ pub struct TableColumnDefinition {
 
 /// One row: its cells and (depending on `includeObject`) the object.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "schema",
+    derive(schemars::JsonSchema),
+    schemars(rename = "io.k8s.apimachinery.pkg.apis.meta.v1.TableRow")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TableRow {
     pub cells: Vec<serde_json::Value>,
