@@ -10,20 +10,35 @@ use bytes::Bytes;
 use storage::{KeyValue, Revision};
 
 use crate::error::{ApiError, Result};
-use crate::registry::RequestScope;
+use crate::registry::{FieldValidation, RequestScope, fieldvalidation};
 
 /// Parses a request body as `K` under the request's `fieldValidation`:
-/// unknown or duplicate fields are dropped, warned about, or rejected.
+/// unknown or duplicate fields are dropped (`Ignore`), dropped with one
+/// warning each (`Warn`, the default) or rejected (`Strict`), as upstream's
+/// strict JSON decoding does (see [`fieldvalidation`](super::fieldvalidation)).
+/// Duplicate fields keep their last value.
 ///
 /// # Errors
-/// As [`decode_body`]; 400 BadRequest naming the fields under `Strict`.
+/// As [`decode_body`]; under `Strict`, 400 BadRequest listing the fields:
+/// `Pod in version "v1" cannot be handled as a Pod: strict decoding error:
+/// unknown field "spec.containers[0].imagee", duplicate field "metadata.name"`.
 pub fn decode_body_checked<K: Resource>(body: &[u8], scope: &RequestScope) -> Result<K> {
-    let _ = scope; // field validation: see `registry::fieldvalidation` (to come)
-    decode_body(body)
+    let schema = match scope.field_validation {
+        FieldValidation::Ignore => None,
+        FieldValidation::Warn | FieldValidation::Strict => schema_of::<K>(),
+    };
+    let (value, strict) = fieldvalidation::parse_checked(body, schema.as_deref())
+        .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
+    let mut obj: K = typed(value)?;
+    check_type_meta::<K>(obj.type_meta())?;
+    report_strict::<K>(strict, scope)?;
+    obj.set_type_meta();
+    Ok(obj)
 }
 
 /// [`decode_body_checked`] for an object already parsed as JSON (a patch
-/// result).
+/// result): unknown fields are handled the same way (a parsed value has no
+/// duplicates left).
 ///
 /// # Errors
 /// As [`decode_body_checked`].
@@ -31,17 +46,55 @@ pub fn decode_value_checked<K: Resource>(
     value: serde_json::Value,
     scope: &RequestScope,
 ) -> Result<K> {
-    let _ = scope;
-    let obj: K = serde_json::from_value(value).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "{} in version \"{}\" cannot be handled as a {}: {e}",
-            K::KIND,
-            K::VERSION,
-            K::KIND
-        ))
-    })?;
+    let strict = match scope.field_validation {
+        FieldValidation::Ignore => Vec::new(),
+        FieldValidation::Warn | FieldValidation::Strict => {
+            fieldvalidation::unknown_fields(&value, schema_of::<K>().as_deref())
+        }
+    };
+    let obj: K = typed(value)?;
     check_type_meta::<K>(obj.type_meta())?;
+    report_strict::<K>(strict, scope)?;
     Ok(obj)
+}
+
+/// The OpenAPI schema name of `K`, which says which fields it has.
+fn schema_of<K: Resource>() -> Option<String> {
+    crate::openapi::schema_name(K::GROUP, K::VERSION, K::KIND)
+}
+
+fn typed<K: Resource>(value: serde_json::Value) -> Result<K> {
+    serde_json::from_value(value).map_err(|e| cannot_handle::<K>(&e.to_string()))
+}
+
+/// Upstream's wording for a body that does not decode as `K`.
+fn cannot_handle<K: Resource>(why: &str) -> ApiError {
+    ApiError::BadRequest(format!(
+        "{} in version \"{}\" cannot be handled as a {}: {why}",
+        K::KIND,
+        K::VERSION,
+        K::KIND
+    ))
+}
+
+/// Strict decoding errors: fatal under `Strict`, warnings under `Warn`.
+fn report_strict<K: Resource>(strict: Vec<String>, scope: &RequestScope) -> Result<()> {
+    if strict.is_empty() {
+        return Ok(());
+    }
+    match scope.field_validation {
+        FieldValidation::Strict => Err(cannot_handle::<K>(&format!(
+            "strict decoding error: {}",
+            strict.join(", ")
+        ))),
+        FieldValidation::Warn => {
+            for w in strict {
+                scope.warnings.add(w);
+            }
+            Ok(())
+        }
+        FieldValidation::Ignore => Ok(()),
+    }
 }
 
 /// Parses a request body as `K`, checking `apiVersion` and `kind`.
@@ -49,15 +102,8 @@ pub fn decode_value_checked<K: Resource>(
 /// # Errors
 /// 400 BadRequest for malformed JSON, wrong types or a different kind.
 pub fn decode_body<K: Resource>(body: &[u8]) -> Result<K> {
-    let mut obj: K = serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "{} in version \"{}\" cannot be handled as a {}: {}",
-            K::KIND,
-            K::VERSION,
-            K::KIND,
-            e
-        ))
-    })?;
+    let mut obj: K =
+        serde_json::from_slice(body).map_err(|e| cannot_handle::<K>(&e.to_string()))?;
     check_type_meta::<K>(obj.type_meta())?;
     obj.set_type_meta();
     Ok(obj)
@@ -212,6 +258,84 @@ mod tests {
         assert!(with_stored_revision(br#"{"kind":"X","metadata":{}}"#, 1).is_none());
         assert!(
             with_stored_revision(br#"{"apiVersion":"v1","data":{"metadata":{}}}"#, 1).is_none()
+        );
+    }
+
+    fn scope(mode: FieldValidation) -> RequestScope {
+        RequestScope {
+            field_validation: mode,
+            ..RequestScope::default()
+        }
+    }
+
+    const TYPO: &[u8] = br#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"a","name":"c"},"dta":{"k":"v"},"data":{"k":"v"}}"#;
+
+    #[test]
+    fn strict_rejects_unknown_and_duplicate_fields_with_upstreams_words() {
+        let err = decode_body_checked::<ConfigMap>(TYPO, &scope(FieldValidation::Strict))
+            .expect_err("strict refuses");
+        assert!(matches!(&err, ApiError::BadRequest(_)), "{err:?}");
+        let ApiError::BadRequest(message) = err else {
+            return;
+        };
+        assert_eq!(
+            message,
+            "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: \
+             strict decoding error: duplicate field \"metadata.name\", unknown field \"dta\""
+        );
+    }
+
+    #[test]
+    fn warn_and_ignore_accept_and_differ_only_in_what_they_say() {
+        for (mode, said) in [
+            (
+                FieldValidation::Warn,
+                vec![
+                    r#"duplicate field "metadata.name""#.to_string(),
+                    r#"unknown field "dta""#.to_string(),
+                ],
+            ),
+            (FieldValidation::Ignore, vec![]),
+        ] {
+            let s = scope(mode);
+            let cm: ConfigMap = decode_body_checked(TYPO, &s).expect("accepted");
+            assert_eq!(cm.metadata.name, "c", "last duplicate wins");
+            assert_eq!(cm.data, Some([("k".to_string(), "v".to_string())].into()));
+            assert_eq!(s.warnings.take(), said, "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn patch_results_are_checked_for_unknown_fields() {
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a", "labelz": {"x": "y"}}});
+        let err = decode_value_checked::<ConfigMap>(value.clone(), &scope(FieldValidation::Strict))
+            .expect_err("strict refuses");
+        assert!(
+            err.to_string()
+                .contains(r#"strict decoding error: unknown field "metadata.labelz""#),
+            "{err}"
+        );
+        let s = scope(FieldValidation::Warn);
+        let cm: ConfigMap = decode_value_checked(value, &s).expect("accepted");
+        assert_eq!(cm.metadata.name, "a");
+        assert_eq!(
+            s.warnings.take(),
+            vec![r#"unknown field "metadata.labelz""#.to_string()]
+        );
+    }
+
+    #[test]
+    fn type_errors_win_over_strict_errors() {
+        let body = br#"{"kind":"ConfigMap","metadata":{"name":1},"x":1}"#;
+        let err = decode_body_checked::<ConfigMap>(body, &scope(FieldValidation::Strict))
+            .expect_err("bad type");
+        assert!(!err.to_string().contains("strict decoding"), "{err}");
+        let err = decode_body_checked::<ConfigMap>(b"{", &scope(FieldValidation::Ignore))
+            .expect_err("not JSON");
+        assert!(
+            err.to_string().contains("cannot be handled as a ConfigMap"),
+            "{err}"
         );
     }
 }

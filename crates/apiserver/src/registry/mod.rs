@@ -9,6 +9,7 @@
 //! calls it; it never touches storage itself.
 
 pub mod codec;
+pub mod fieldvalidation;
 pub mod gofmt;
 pub mod meta;
 pub mod namespaces;
