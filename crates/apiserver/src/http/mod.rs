@@ -40,6 +40,11 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(system::readyz))
         .route("/version", get(system::version))
         .route("/metrics", get(system::metrics))
+        .route("/openapi/v3", get(crate::openapi::handler::v3_root))
+        .route(
+            "/openapi/v3/{*path}",
+            get(crate::openapi::handler::v3_group_version),
+        )
         // Everything else is an API path (or a 404 Status).
         .fallback(api)
         .with_state(state)

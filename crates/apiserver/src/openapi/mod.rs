@@ -21,6 +21,9 @@
 //! `{"type": "object", "additionalProperties": ...}`, possibly with
 //! `x-kubernetes-map-type`. Kinds carry `x-kubernetes-group-version-kind`.
 
+pub mod handler;
+pub mod v3;
+
 use std::sync::LazyLock;
 
 use api_types::schema::{Definitions, REF_PREFIX};
