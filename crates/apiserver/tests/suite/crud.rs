@@ -253,11 +253,24 @@ pub async fn http_level_errors(make: Factory) {
     )
     .await;
     assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    // protobuf is read (kubectl 1.32+ sends it), so a malformed body is a 400
     c.send(
         reqwest::Method::POST,
         CONFIGMAPS,
         "application/vnd.kubernetes.protobuf",
         Some(b"\x00".to_vec()),
+    )
+    .await
+    .expect_status(
+        400,
+        "BadRequest",
+        "not a Kubernetes protobuf object (the body must start with \"k8s\\x00\")",
+    );
+    c.send(
+        reqwest::Method::POST,
+        CONFIGMAPS,
+        "application/cbor",
+        Some(b"\xa0".to_vec()),
     )
     .await
     .expect_status(415, "UnsupportedMediaType", "");
