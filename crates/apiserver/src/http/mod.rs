@@ -40,6 +40,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(system::readyz))
         .route("/version", get(system::version))
         .route("/metrics", get(system::metrics))
+        .route("/openapi/v2", get(crate::openapi::handler::v2_document))
         .route("/openapi/v3", get(crate::openapi::handler::v3_root))
         .route(
             "/openapi/v3/{*path}",

@@ -9,7 +9,7 @@
 //!
 //! The documents are built once per set of served resources and shared.
 
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
@@ -17,13 +17,29 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use super::v2::{self, V2};
 use super::v3::{self, Document, Documents};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::system::KUBE_MINOR;
 use crate::registry::ResourceInfo;
 
-type Cached = (Vec<ResourceInfo>, Arc<Documents>);
+/// What is served for one set of resources; v2 is built on first use.
+#[derive(Debug)]
+pub struct Served {
+    pub v3: Documents,
+    v2: OnceLock<V2>,
+}
+
+impl Served {
+    /// The v2 document (JSON and protobuf).
+    pub fn v2(&self) -> &V2 {
+        self.v2
+            .get_or_init(|| v2::build(&self.v3, &server_version()))
+    }
+}
+
+type Cached = (Vec<ResourceInfo>, Arc<Served>);
 
 /// Documents by the resources they describe (one entry per distinct
 /// registry; in practice one per process).
@@ -33,16 +49,22 @@ fn served(state: &AppState) -> Vec<ResourceInfo> {
     state.registry.all().map(|s| s.info().clone()).collect()
 }
 
-/// The v3 documents for what `state` serves.
-pub fn documents(state: &AppState) -> Arc<Documents> {
+/// The documents for what `state` serves.
+pub fn documents(state: &AppState) -> Arc<Served> {
     let resources = served(state);
+    let build = |resources: &[ResourceInfo]| {
+        Arc::new(Served {
+            v3: v3::build(resources, &server_version()),
+            v2: OnceLock::new(),
+        })
+    };
     let Ok(mut cache) = DOCUMENTS.lock() else {
-        return Arc::new(v3::build(&resources, &server_version()));
+        return build(&resources);
     };
     if let Some((_, docs)) = cache.iter().find(|(r, _)| *r == resources) {
         return docs.clone();
     }
-    let docs = Arc::new(v3::build(&resources, &server_version()));
+    let docs = build(&resources);
     cache.push((resources, docs.clone()));
     docs
 }
@@ -87,7 +109,7 @@ pub fn serve(headers: &HeaderMap, doc: &Document, content_type: &'static str) ->
 
 /// `GET /openapi/v3`: the group versions and their current URLs.
 pub async fn v3_root(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    serve(&headers, &documents(&state).root, "application/json")
+    serve(&headers, &documents(&state).v3.root, "application/json")
 }
 
 /// Whether `Accept` allows JSON (absent, `*/*`, `application/*` or
@@ -113,7 +135,7 @@ pub async fn v3_group_version(
     headers: HeaderMap,
 ) -> Response {
     let docs = documents(&state);
-    let Some(doc) = docs.group_versions.get(path.trim_end_matches('/')) else {
+    let Some(doc) = docs.v3.group_versions.get(path.trim_end_matches('/')) else {
         return ApiError::NotFoundPath.into_response();
     };
     if !accepts_json(&headers) {
@@ -154,6 +176,35 @@ pub async fn v3_group_version(
             resp
         }
         _ => serve(&headers, doc, "application/json"),
+    };
+    resp.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    resp
+}
+
+/// The protobuf media types kubectl 1.27/1.28 ask `/openapi/v2` for.
+const V2_PROTOBUF: [&str; 2] = [
+    "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+    "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+];
+
+/// `GET /openapi/v2`: JSON, or gnostic protobuf when asked for.
+pub async fn v2_document(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wants_protobuf = accept.split(',').any(|clause| {
+        let media = clause.split(';').next().unwrap_or("").trim();
+        V2_PROTOBUF.contains(&media)
+    });
+    let docs = documents(&state);
+    let mut resp = if wants_protobuf {
+        serve(&headers, &docs.v2().protobuf, V2_PROTOBUF[1])
+    } else if accepts_json(&headers) {
+        serve(&headers, &docs.v2().json, "application/json")
+    } else {
+        StatusCode::NOT_ACCEPTABLE.into_response()
     };
     resp.headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));

@@ -22,6 +22,7 @@
 //! `x-kubernetes-map-type`. Kinds carry `x-kubernetes-group-version-kind`.
 
 pub mod handler;
+pub mod v2;
 pub mod v3;
 
 use std::sync::LazyLock;

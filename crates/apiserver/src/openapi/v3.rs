@@ -33,8 +33,13 @@ pub struct Document {
 }
 
 impl Document {
-    fn new(value: &Value) -> Self {
-        let json = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+    /// The JSON encoding of `value`.
+    pub fn from_value(value: &Value) -> Self {
+        Self::from_bytes(Bytes::from(serde_json::to_vec(value).unwrap_or_default()))
+    }
+
+    /// Bytes as they are, hashed.
+    pub fn from_bytes(json: Bytes) -> Self {
         let hash = content_hash(&json);
         Document { json, hash }
     }
@@ -69,7 +74,7 @@ pub fn build(resources: &[ResourceInfo], server_version: &str) -> Documents {
     let mut group_versions = BTreeMap::new();
     let mut root_paths = Map::new();
     for (path, infos) in by_gv {
-        let doc = Document::new(&group_version_document(&infos, server_version));
+        let doc = Document::from_value(&group_version_document(&infos, server_version));
         root_paths.insert(
             path.clone(),
             json!({ "serverRelativeURL": format!("/openapi/v3/{path}?hash={}", doc.hash) }),
@@ -77,7 +82,7 @@ pub fn build(resources: &[ResourceInfo], server_version: &str) -> Documents {
         group_versions.insert(path, doc);
     }
     Documents {
-        root: Document::new(&json!({ "paths": root_paths })),
+        root: Document::from_value(&json!({ "paths": root_paths })),
         group_versions,
     }
 }
