@@ -16,12 +16,15 @@ use serde::de::DeserializeOwned;
 use tracing::Instrument;
 
 use super::AppState;
+use super::negotiate::{Representation, resource_output};
 use super::path::{ApiPath, ResourcePath, parse};
 use crate::error::{ApiError, Result};
 use crate::metrics::METRICS;
 use crate::registry::{
-    DeleteQuery, FieldValidation, ListParams, PatchType, Reply, RequestScope, RestStorage, Warnings,
+    DeleteQuery, FieldValidation, ListParams, PatchType, Reply, RequestScope, RestStorage,
+    Warnings, WatchBody,
 };
+use crate::table::{IncludeObject, Transform};
 
 /// Largest request body accepted, as upstream (`MaxRequestBodyBytes`).
 pub const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -128,6 +131,49 @@ async fn object_body(headers: &HeaderMap, body: Body) -> Result<Bytes> {
     super::body::object_json(headers, raw)
 }
 
+/// `includeObject`, the one query parameter of a Table request.
+#[derive(serde::Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct TableQuery {
+    include_object: Option<String>,
+}
+
+/// What the client's `Accept` asks for, as a transform of the registry's
+/// JSON (`None`: send it as it is). Gets, lists and watches of an object,
+/// its `status` or its `scale` may be transformed; other requests only
+/// check that the client accepts JSON at all.
+fn negotiate(
+    method: &Method,
+    r: &ResourcePath,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Option<Transform>> {
+    let transforms = method == Method::GET
+        && matches!(r.subresource.as_deref(), None | Some("status" | "scale"));
+    let repr = resource_output(headers, transforms)?;
+    if repr == Representation::Object {
+        return Ok(None);
+    }
+    let q: TableQuery = query(raw_query)?;
+    let include = IncludeObject::parse(q.include_object.as_deref())?;
+    Ok(Transform::new(
+        repr,
+        &r.group,
+        &r.resource,
+        r.subresource.as_deref(),
+        include,
+    ))
+}
+
+/// A watch body with each event transformed (one-row Tables ...).
+fn transform_watch(body: WatchBody, mut transform: Transform) -> WatchBody {
+    use futures::StreamExt;
+    Box::pin(
+        body.map(move |chunk| transform.watch_chunk(&chunk, chrono::Utc::now()))
+            .filter(|chunk| futures::future::ready(!chunk.is_empty())),
+    )
+}
+
 /// Handles every `/api/...` and `/apis/...` request.
 pub async fn handle(
     state: Arc<AppState>,
@@ -147,24 +193,13 @@ pub async fn handle(
         };
         let response = match parsed {
             Some(ApiPath::Resource(r)) => {
-                match dispatch(&state, &method, &r, uri.query(), &headers, body).await {
-                    Ok(Dispatched::Reply(reply, warnings)) => {
-                        let mut resp = json(reply.code, reply.body);
-                        add_warnings(&mut resp, warnings);
-                        resp
-                    }
-                    Ok(Dispatched::Watch(body)) => {
+                match serve_resource(&state, &method, &r, uri.query(), &headers, body).await {
+                    Outcome::Done(resp) => resp,
+                    Outcome::Streaming(resp) => {
                         // Counted when the watch starts; its latency is its lifetime.
                         METRICS.observe_request(&verb, &resource, 200, start.elapsed());
-                        let stream = futures::StreamExt::map(body, Ok::<Bytes, std::io::Error>);
-                        let mut resp = Response::new(Body::from_stream(stream));
-                        resp.headers_mut().insert(
-                            header::CONTENT_TYPE,
-                            HeaderValue::from_static("application/json"),
-                        );
                         return resp;
                     }
-                    Err(e) => e.into_response(),
                 }
             }
             Some(other) => super::discovery::serve(&state, other, &headers),
@@ -185,6 +220,57 @@ pub async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// A resource request's response: complete, or a watch still streaming.
+enum Outcome {
+    Done(Response),
+    Streaming(Response),
+}
+
+/// Negotiates the representation, dispatches, and converts the result.
+async fn serve_resource(
+    state: &AppState,
+    method: &Method,
+    r: &ResourcePath,
+    raw_query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Outcome {
+    let transform = match negotiate(method, r, raw_query, headers) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Done(e.into_response()),
+    };
+    match dispatch(state, method, r, raw_query, headers, body).await {
+        Ok(Dispatched::Reply(reply, warnings)) => {
+            let body = match &transform {
+                Some(t) if reply.code == StatusCode::OK => t.reply(&reply.body, chrono::Utc::now()),
+                _ => Ok(reply.body),
+            };
+            Outcome::Done(match body {
+                Ok(body) => {
+                    let mut resp = json(reply.code, body);
+                    add_warnings(&mut resp, warnings);
+                    resp
+                }
+                Err(e) => e.into_response(),
+            })
+        }
+        Ok(Dispatched::Watch(body)) => {
+            let body = match transform {
+                Some(t) => transform_watch(body, t),
+                None => body,
+            };
+            let stream = futures::StreamExt::map(body, Ok::<Bytes, std::io::Error>);
+            let mut resp = Response::new(Body::from_stream(stream));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            Outcome::Streaming(resp)
+        }
+        Err(e) => Outcome::Done(e.into_response()),
+    }
 }
 
 /// The upstream verb name for metrics.

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod body;
 pub mod discovery;
+pub mod negotiate;
 pub mod path;
 pub mod system;
 

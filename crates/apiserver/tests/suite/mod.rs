@@ -46,6 +46,7 @@ macro_rules! apiserver_suite {
             watch::watch_list_sends_initial_events_then_a_bookmark,
             system::health_version_metrics,
             system::discovery,
+            system::aggregated_discovery,
             fuzz::malformed_input_never_breaks_the_server);
     };
     (@tests $factory:path; $($module:ident :: $name:ident),*) => {
