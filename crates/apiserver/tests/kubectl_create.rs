@@ -331,3 +331,149 @@ async fn create_with(c: &Client, k: &Kubectl) {
         run.stderr
     );
 }
+
+// ---------------------------------------------------------------------------
+// protobuf over plain HTTP: the same bodies without kubectl
+
+const PROTOBUF: &str = "application/vnd.kubernetes.protobuf";
+
+fn varint(buf: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+fn len_field(buf: &mut Vec<u8>, number: u32, bytes: &[u8]) {
+    varint(buf, u64::from(number) << 3 | 2);
+    varint(buf, bytes.len() as u64);
+    buf.extend_from_slice(bytes);
+}
+
+/// `k8s\0` + `runtime.Unknown{typeMeta{apiVersion, kind}, raw}`.
+fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Vec<u8> {
+    let mut type_meta = Vec::new();
+    len_field(&mut type_meta, 1, api_version.as_bytes());
+    len_field(&mut type_meta, 2, kind.as_bytes());
+    let mut unknown = Vec::new();
+    len_field(&mut unknown, 1, &type_meta);
+    len_field(&mut unknown, 2, raw);
+    [b"k8s\x00".as_slice(), &unknown].concat()
+}
+
+/// A ConfigMap `{metadata: {name, resourceVersion}, data: {key: value}}`.
+fn configmap_pb(name: &str, resource_version: &str, key: &str, value: &str) -> Vec<u8> {
+    let mut meta = Vec::new();
+    len_field(&mut meta, 1, name.as_bytes());
+    if !resource_version.is_empty() {
+        len_field(&mut meta, 6, resource_version.as_bytes());
+    }
+    let mut entry = Vec::new();
+    len_field(&mut entry, 1, key.as_bytes());
+    len_field(&mut entry, 2, value.as_bytes());
+    let mut cm = Vec::new();
+    len_field(&mut cm, 1, &meta);
+    len_field(&mut cm, 2, &entry);
+    envelope("v1", "ConfigMap", &cm)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protobuf_bodies_over_http() {
+    let h = harness::sqlite(test_config()).await;
+    let c = &h.client;
+    let cms = "/api/v1/namespaces/default/configmaps";
+    let post = |body: Vec<u8>| c.send(reqwest::Method::POST, cms, PROTOBUF, Some(body));
+
+    // create: a body captured from `kubectl.1.33 create configmap`
+    let captured = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/protobuf/testdata/configmap.pb"
+    ))
+    .unwrap();
+    let created = post(captured).await.expect(201);
+    assert_eq!(created["metadata"]["name"], "capcm");
+    assert_eq!(created["data"], json!({"a": "b", "c": "d"}));
+
+    // update (PUT) with a resourceVersion, then a stale one
+    let rv = created["metadata"]["resourceVersion"].as_str().unwrap();
+    let updated = c
+        .send(
+            reqwest::Method::PUT,
+            &format!("{cms}/capcm"),
+            PROTOBUF,
+            Some(configmap_pb("capcm", rv, "a", "z")),
+        )
+        .await
+        .expect(200);
+    assert_eq!(updated["data"], json!({"a": "z"}));
+    c.send(
+        reqwest::Method::PUT,
+        &format!("{cms}/capcm"),
+        PROTOBUF,
+        Some(configmap_pb("capcm", rv, "a", "y")),
+    )
+    .await
+    .expect_status(409, "Conflict", "");
+
+    // DELETE with protobuf DeleteOptions (kubectl 1.32+ `drain
+    // --disable-eviction`): a failed precondition proves they were read
+    let path = format!("{cms}/capcm");
+    let delete = |uid: &str| {
+        let mut pre = Vec::new();
+        len_field(&mut pre, 1, uid.as_bytes());
+        let mut opts = Vec::new();
+        varint(&mut opts, 1 << 3);
+        varint(&mut opts, 0); // gracePeriodSeconds: 0
+        len_field(&mut opts, 2, &pre);
+        len_field(&mut opts, 4, b"Background");
+        c.send(
+            reqwest::Method::DELETE,
+            &path,
+            PROTOBUF,
+            Some(envelope("v1", "DeleteOptions", &opts)),
+        )
+    };
+    let conflict = delete("not-the-uid").await;
+    assert_eq!(conflict.status, 409, "{}", conflict.body);
+    assert!(
+        conflict.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Precondition failed: UID in precondition: not-the-uid"),
+        "{}",
+        conflict.body
+    );
+    let uid = updated["metadata"]["uid"].as_str().unwrap();
+    delete(uid).await.expect(200);
+    c.get(&path).await.expect(404);
+
+    // errors are 400s that say what is wrong
+    // a ConfigMap with a field number ConfigMap does not have
+    let mut meta = Vec::new();
+    len_field(&mut meta, 1, b"x");
+    let mut cm = Vec::new();
+    len_field(&mut cm, 1, &meta);
+    varint(&mut cm, 99 << 3);
+    varint(&mut cm, 1);
+    let unknown_field = envelope("v1", "ConfigMap", &cm);
+    post(unknown_field).await.expect_status(
+        400,
+        "BadRequest",
+        "ConfigMap in version \"v1\" cannot be handled as a ConfigMap: unknown field 99 in message ConfigMap",
+    );
+    post(envelope("batch/v1", "Job", b"")).await.expect_status(
+        400,
+        "BadRequest",
+        "no kind \"Job\" is registered for version \"batch/v1\"",
+    );
+    let secret = envelope("v1", "Secret", &{
+        let mut meta = Vec::new();
+        len_field(&mut meta, 1, b"s");
+        let mut s = Vec::new();
+        len_field(&mut s, 1, &meta);
+        s
+    });
+    let wrong_kind = post(secret).await;
+    assert_eq!(wrong_kind.status, 400, "{:?}", wrong_kind.body);
+}

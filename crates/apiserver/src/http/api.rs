@@ -369,12 +369,12 @@ async fn dispatch(
             }
         }
         ("DELETE", Some(name), None) => {
-            let body = read_body(headers, body).await?;
+            let body = super::body::options_json(headers, read_body(headers, body).await?)?;
             let q: DeleteQuery = query(raw_query)?;
             storage.delete(&scope, name, &body, &q).await?
         }
         ("DELETE", None, None) => {
-            let body = read_body(headers, body).await?;
+            let body = super::body::options_json(headers, read_body(headers, body).await?)?;
             let q: DeleteQuery = query(raw_query)?;
             let params: ListParams = query(raw_query)?;
             storage

@@ -1,8 +1,10 @@
 //! Request bodies: whatever format the client sent, the registry sees JSON.
 //!
-//! kubectl sends JSON for most commands, but since 1.30-ish its typed
-//! clients (`kubectl create namespace|configmap|deployment|service ...`) send
-//! Kubernetes protobuf (`application/vnd.kubernetes.protobuf`).
+//! kubectl sends JSON for most commands, but since 1.32 its typed clients
+//! (`kubectl create namespace|configmap|secret|deployment|service|
+//! serviceaccount`, `debug --copy-to`, `drain --disable-eviction`'s deletes)
+//! send Kubernetes protobuf (`application/vnd.kubernetes.protobuf`), which
+//! [`crate::protobuf`] turns into the same JSON.
 
 use bytes::Bytes;
 use http::{HeaderMap, header};
@@ -31,5 +33,19 @@ pub fn object_json(headers: &HeaderMap, body: Bytes) -> Result<Bytes> {
             "the body of the request was in an unknown format - accepted media types include: application/json, \
              application/vnd.kubernetes.protobuf (got {other})"
         ))),
+    }
+}
+
+/// A DELETE body (`DeleteOptions`, optional) as JSON bytes. Protobuf is
+/// converted; anything else is passed on as it was (JSON, or nothing), as
+/// DELETE bodies have always been read.
+///
+/// # Errors
+/// 400 for a protobuf body that does not decode.
+pub fn options_json(headers: &HeaderMap, body: Bytes) -> Result<Bytes> {
+    if content_type(headers) == crate::protobuf::MEDIA_TYPE && !body.is_empty() {
+        crate::protobuf::to_json(&body)
+    } else {
+        Ok(body)
     }
 }
