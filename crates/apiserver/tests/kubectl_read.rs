@@ -659,7 +659,12 @@ async fn get_prints_every_kind_and_output_format() {
     assert_eq!(list["items"].as_array().unwrap().len(), 3);
     let one: Value =
         serde_json::from_str(&get(&["get", "pod", "web", "-o", "json"]).await).unwrap();
-    assert_eq!(one, c.get(&format!("{PODS}/web")).await.expect(200));
+    // kubectl hides managedFields unless --show-managed-fields
+    let mut stored = c.get(&format!("{PODS}/web")).await.expect(200);
+    if let Some(meta) = stored["metadata"].as_object_mut() {
+        meta.remove("managedFields");
+    }
+    assert_eq!(one, stored);
     assert_eq!(
         get(&[
             "get",
