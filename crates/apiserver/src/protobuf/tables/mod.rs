@@ -7,9 +7,13 @@
 //! each group's `generated.proto` numbers the fields, the Go struct tags
 //! name them in JSON. They cover Kubernetes 1.34 (and the few fields newer
 //! clients may already send), a superset of what kubectl 1.27–1.33 writes.
-//! Two tests keep them honest: a round trip through the `k8s-pb` crate
-//! (generated from those `.proto` files) checks every number and wire type,
-//! and a pass through `k8s-openapi`'s serde types checks every JSON name.
+//! The numbers and names were transcribed mechanically (numbers as packaged
+//! in the `k8s-pb` crate, JSON names as packaged in `k8s-openapi`); which
+//! fields are `keep` and which structs are `inline` was decided by hand
+//! from the Go types. Two tests keep them honest: a round trip through
+//! `k8s-pb` (generated from those `.proto` files) checks every number and
+//! wire type, and a pass through `k8s-openapi`'s serde types checks every
+//! JSON name. See `docs/protobuf.md`.
 //!
 //! # Adding a kind
 //! Write the tables for its messages in its group's file (field numbers
