@@ -200,7 +200,8 @@ pub enum ApiError {
     },
 
     /// 422: `Pod "x" is invalid: spec.containers: Required value`
-    #[error("{kind} \"{name}\" is invalid: {}", join_causes(.causes))]
+    /// (`Deployment.apps "x" ...` for kinds of a named group, as upstream).
+    #[error("{} \"{name}\" is invalid: {}", qualified_kind(.kind, .group), join_causes(.causes))]
     Invalid {
         group: String,
         kind: String,
@@ -255,6 +256,30 @@ pub enum ApiError {
 
     #[error("Internal error occurred: {0}")]
     Internal(String),
+
+    /// 500 with no reason: an error upstream leaves unclassified (a
+    /// strategic merge patch missing a merge key ...). kubectl prints it as
+    /// `Error from server: <message>`.
+    #[error("{0}")]
+    Unclassified(String),
+
+    /// 409 from server-side apply: fields other managers own. Each cause is
+    /// (message, field path), e.g. (`conflict with "kubectl-edit" using v1`,
+    /// `.spec.replicas`).
+    #[error("{message}")]
+    ApplyConflict {
+        message: String,
+        causes: Vec<(String, String)>,
+    },
+}
+
+/// `Kind` or `Kind.group` (upstream's `GroupKind.String`).
+fn qualified_kind(kind: &str, group: &str) -> String {
+    if group.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}.{group}")
+    }
 }
 
 fn join_causes(causes: &[FieldError]) -> String {
@@ -314,7 +339,9 @@ impl ApiError {
     pub fn code(&self) -> StatusCode {
         match self {
             ApiError::NotFound { .. } | ApiError::NotFoundPath => StatusCode::NOT_FOUND,
-            ApiError::AlreadyExists { .. } | ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::AlreadyExists { .. }
+            | ApiError::Conflict { .. }
+            | ApiError::ApplyConflict { .. } => StatusCode::CONFLICT,
             ApiError::Invalid { .. } | ApiError::Unprocessable(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -327,7 +354,7 @@ impl ApiError {
             ApiError::Expired(_) => StatusCode::GONE,
             ApiError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ApiError::ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) | ApiError::Unclassified(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -335,7 +362,7 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } | ApiError::NotFoundPath => "NotFound",
             ApiError::AlreadyExists { .. } => "AlreadyExists",
-            ApiError::Conflict { .. } => "Conflict",
+            ApiError::Conflict { .. } | ApiError::ApplyConflict { .. } => "Conflict",
             ApiError::Invalid { .. } | ApiError::Unprocessable(_) => "Invalid",
             ApiError::BadRequest(_) => "BadRequest",
             ApiError::Forbidden { .. } => "Forbidden",
@@ -347,6 +374,7 @@ impl ApiError {
             ApiError::Timeout { .. } => "Timeout",
             ApiError::ServiceUnavailable(_) => "ServiceUnavailable",
             ApiError::Internal(_) => "InternalError",
+            ApiError::Unclassified(_) => "",
         }
     }
 
@@ -396,6 +424,17 @@ impl ApiError {
                         reason: c.reason().into(),
                         message: c.body(),
                         field: c.field.clone(),
+                    })
+                    .collect(),
+                ..Default::default()
+            }),
+            ApiError::ApplyConflict { causes, .. } => Some(StatusDetails {
+                causes: causes
+                    .iter()
+                    .map(|(message, field)| StatusCause {
+                        reason: "FieldManagerConflict".into(),
+                        message: message.clone(),
+                        field: field.clone(),
                     })
                     .collect(),
                 ..Default::default()

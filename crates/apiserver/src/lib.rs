@@ -29,6 +29,7 @@ pub mod http;
 pub mod metrics;
 pub mod openapi;
 pub mod options;
+pub mod patch;
 pub mod protobuf;
 pub mod registry;
 pub mod server;

@@ -56,8 +56,9 @@ struct WriteQuery {
     force: Option<bool>,
 }
 
-/// The request scope: namespace plus the write options from the query.
-fn scope(r: &ResourcePath, raw: Option<&str>) -> Result<RequestScope> {
+/// The request scope: namespace, the write options from the query, and
+/// who is asking (`User-Agent`, the default field manager).
+fn scope(r: &ResourcePath, raw: Option<&str>, headers: &HeaderMap) -> Result<RequestScope> {
     let q: WriteQuery = query(raw)?;
     let dry_run = match q.dry_run.as_deref() {
         None | Some("") => false,
@@ -83,6 +84,11 @@ fn scope(r: &ResourcePath, raw: Option<&str>) -> Result<RequestScope> {
         field_validation: FieldValidation::parse(q.field_validation.as_deref())?,
         force: q.force.unwrap_or(false),
         warnings: Warnings::default(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
     })
 }
 
@@ -313,7 +319,7 @@ async fn dispatch(
     {
         return Err(ApiError::NotFoundPath);
     }
-    let scope = scope(r, raw_query)?;
+    let scope = scope(r, raw_query, headers)?;
     let needs_namespace = info.namespaced && r.namespace.is_none();
     let reply = match (method.as_str(), r.name.as_deref(), r.subresource.as_deref()) {
         ("GET", None, _) => {

@@ -96,6 +96,9 @@ pub struct RequestScope {
     pub force: bool,
     /// Warnings for the client, sent back as `Warning: 299 - "..."` headers.
     pub warnings: Warnings,
+    /// The request's `User-Agent`: without `fieldManager`, non-apply writes
+    /// are recorded under its product name (`kubectl/v1.32 ...` → `kubectl`).
+    pub user_agent: String,
 }
 
 /// `fieldValidation` (upstream's default, when absent, is `Warn`).

@@ -8,6 +8,7 @@ pub mod fuzz;
 pub mod harness;
 pub mod kubectl;
 pub mod lists;
+pub mod patch;
 pub mod system;
 pub mod watch;
 
@@ -25,6 +26,11 @@ macro_rules! apiserver_suite {
             crud::binding_assigns_a_node_once,
             crud::cluster_scoped_nodes,
             crud::scale_subresource,
+            patch::strategic_merge_patch,
+            patch::apply_creates_and_records_ownership,
+            patch::apply_conflicts_and_force,
+            patch::apply_prunes_what_it_no_longer_applies,
+            patch::managed_fields_on_updates,
             delete::unbound_pods_go_at_once_bound_pods_gracefully,
             delete::finalizers_hold_objects_until_removed,
             delete::propagation_policy_is_recorded_as_finalizers,

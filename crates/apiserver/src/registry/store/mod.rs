@@ -14,11 +14,15 @@
 //!
 //! - [`read`]: get, list, watch (lists and watches use the watch cache
 //!   where upstream does).
-//! - [`write`]: create, update, patch and the status subresource.
+//! - [`write`]: create, update, patch and the status subresource;
+//!   [`fields`] keeps `managedFields` on each of them;
+//! - [`apply`]: server-side apply.
 //! - [`delete`]: graceful deletion, finalizers, preconditions.
 //! - [`subresource`]: scale, binding, finalize.
 
+mod apply;
 mod delete;
+mod fields;
 mod read;
 mod subresource;
 mod write;

@@ -75,7 +75,7 @@ impl<K: Resource> Store<K> {
         }
         let rv = scale.metadata.resource_version.clone();
         let reply = self
-            .write(scope, name, Mode::Internal, |old| {
+            .write(scope, name, Mode::Internal("scale"), |old| {
                 let mut new = old.clone();
                 // A Scale's resourceVersion is its parent's: honour it as a precondition.
                 new.metadata_mut().resource_version = rv.clone();
@@ -107,11 +107,12 @@ impl<K: Resource> Store<K> {
     ) -> Result<Reply> {
         let access = self.scale_access()?;
         let patch = Patch::parse(kind, body)?;
+        let scale_schema = crate::patch::schema::Schema::for_kind("autoscaling", "v1", "Scale");
         let key = self.key(scope.namespace.as_deref(), name)?;
         let (obj, _) = self.load(&key, name).await?;
         let mut doc = serde_json::to_value(self.scale_of(&obj, &access))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
-        patch.apply(&mut doc)?;
+        patch.apply(&mut doc, scale_schema)?;
         let mut scale: Scale = serde_json::from_value(doc).map_err(|e| {
             ApiError::BadRequest(format!(
                 "Scale in version \"v1\" cannot be handled as a Scale: {e}"
@@ -139,7 +140,7 @@ impl<K: Resource> Store<K> {
                 binding.metadata.name
             )));
         }
-        self.write(scope, name, Mode::Internal, |old| {
+        self.write(scope, name, Mode::Internal("binding"), |old| {
             let mut new = old.clone();
             self.strategy.bind(&mut new, &binding)?;
             Ok(new)
@@ -161,7 +162,7 @@ impl<K: Resource> Store<K> {
         body: &[u8],
     ) -> Result<Reply> {
         let requested: K = decode_body_checked(body, scope)?;
-        self.write(scope, name, Mode::Internal, |old| {
+        self.write(scope, name, Mode::Internal("finalize"), |old| {
             let mut new = old.clone();
             self.strategy.finalize(&requested, &mut new)?;
             Ok(new)

@@ -5,7 +5,9 @@ use http::StatusCode;
 use storage::{StorageError, Update, Updated, guaranteed_update};
 
 use super::Store;
-use crate::error::{ApiError, Result};
+use crate::error::{ApiError, FieldError, Result};
+use crate::patch::schema::Schema;
+use crate::patch::strategic::{self, SmpError};
 use crate::registry::codec::{
     decode_body_checked, decode_stored, decode_value_checked, encode_for_storage,
     stored_to_response,
@@ -23,8 +25,17 @@ pub enum Mode {
     /// `/status`: only `status` (and labels/annotations).
     Status,
     /// A subresource that changes the object itself in a controlled way
-    /// (binding, scale, finalize): no strategy reset.
-    Internal,
+    /// (`binding`, `scale`, `finalize`): no strategy reset.
+    Internal(&'static str),
+}
+
+/// Who computes `managedFields` for a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Track {
+    /// The store, as an `Update` by the request's manager.
+    Update,
+    /// Server-side apply already set them.
+    Applied,
 }
 
 /// Attempts at a create whose generated name collided.
@@ -43,7 +54,18 @@ impl<K: Resource> Store<K> {
     }
 
     pub(super) async fn create_object(&self, scope: &RequestScope, body: &[u8]) -> Result<Reply> {
-        let mut obj: K = decode_body_checked(body, scope)?;
+        let obj: K = decode_body_checked(body, scope)?;
+        self.create_new(scope, obj, Track::Update).await
+    }
+
+    /// The create path for a decoded object (a POST body, or an apply
+    /// configuration for an object that does not exist yet).
+    pub(super) async fn create_new(
+        &self,
+        scope: &RequestScope,
+        mut obj: K,
+        track: Track,
+    ) -> Result<Reply> {
         before_create(
             &mut obj,
             scope.namespace.as_deref(),
@@ -51,6 +73,9 @@ impl<K: Resource> Store<K> {
         )?;
         self.strategy.default(&mut obj);
         self.strategy.prepare_for_create(&mut obj);
+        if track == Track::Update {
+            self.record_write(None, &mut obj, Mode::Main, scope)?;
+        }
         self.validate_new(&obj)?;
         if let Some(gate) = &self.namespaces {
             gate.admit(&obj.metadata().namespace, &self.gr, &obj.metadata().name)
@@ -124,14 +149,39 @@ impl<K: Resource> Store<K> {
         body: &[u8],
         mode: Mode,
     ) -> Result<Reply> {
+        if kind == PatchType::Apply {
+            return self.apply_object(scope, name, body, mode).await;
+        }
+        if scope.force {
+            return Err(super::apply::patch_options_invalid(FieldError::forbidden(
+                "force",
+                "may not be specified for non-apply patch",
+            )));
+        }
         let patch = Patch::parse(kind, body)?;
+        let schema = self.schema();
         self.write(scope, name, mode, |old| {
             let mut doc =
                 serde_json::to_value(old).map_err(|e| ApiError::Internal(e.to_string()))?;
-            patch.apply(&mut doc)?;
+            patch.apply(&mut doc, schema)?;
             decode_value_checked::<K>(doc, scope)
         })
         .await
+    }
+
+    /// [`Store::write_tracked`] recording an `Update` by the request's manager.
+    pub(super) async fn write<F>(
+        &self,
+        scope: &RequestScope,
+        name: &str,
+        mode: Mode,
+        change: F,
+    ) -> Result<Reply>
+    where
+        F: FnMut(&K) -> Result<K> + Send,
+    {
+        self.write_tracked(scope, name, mode, Track::Update, change)
+            .await
     }
 
     /// The heart of every update: read-modify-write with optimistic
@@ -139,11 +189,12 @@ impl<K: Resource> Store<K> {
     /// one; the strategy, metadata rules and validation then apply, and the
     /// result is written only if nobody wrote in between (else it all runs
     /// again on the newer object).
-    pub(super) async fn write<F>(
+    pub(super) async fn write_tracked<F>(
         &self,
         scope: &RequestScope,
         name: &str,
         mode: Mode,
+        track: Track,
         mut change: F,
     ) -> Result<Reply>
     where
@@ -155,6 +206,9 @@ impl<K: Resource> Store<K> {
         let mut decide = |kv: &storage::KeyValue| -> Result<Update> {
             let old: K = decode_stored(kv)?;
             let mut new = self.prepare_update(&old, change(&old)?, mode)?;
+            if track == Track::Update {
+                self.record_write(Some(&old), &mut new, mode, scope)?;
+            }
             let finished = new.metadata().deletion_timestamp.is_some()
                 && new.metadata().finalizers.is_empty()
                 && new.metadata().deletion_grace_period_seconds.unwrap_or(0) == 0
@@ -209,7 +263,7 @@ impl<K: Resource> Store<K> {
                 self.strategy.prepare_for_update(&mut new, old);
             }
             Mode::Status => self.strategy.prepare_for_status_update(&mut new, old),
-            Mode::Internal => {}
+            Mode::Internal(_) => {}
         }
         let spec_changed = self.strategy.spec_changed(&new, old);
         before_update(
@@ -224,7 +278,7 @@ impl<K: Resource> Store<K> {
         errs.extend(validate_object_meta_update(new.metadata(), old.metadata()));
         // Internal writes (binding, scale, finalize) change fields users may
         // not, through rules of their own.
-        if mode != Mode::Internal {
+        if !matches!(mode, Mode::Internal(_)) {
             errs.extend(self.strategy.validate_update(&new, old));
         }
         if !errs.is_empty() {
@@ -248,51 +302,69 @@ impl From<StorageError> for StoreError {
     }
 }
 
-/// A parsed patch document.
+/// A parsed patch document (server-side apply is handled on its own, in
+/// [`super::apply`]).
 pub enum Patch {
     Json(json_patch::Patch),
     Merge(serde_json::Value),
+    Strategic(serde_json::Value),
 }
 
 impl Patch {
     /// Parses a patch body.
     ///
     /// # Errors
-    /// 400 for an unparseable document; 415 for patch types not served.
+    /// 400 for an unparseable document; 415 for an apply patch where apply
+    /// is not served.
     pub fn parse(kind: PatchType, body: &[u8]) -> Result<Patch> {
+        let object = |what: &str| -> Result<serde_json::Value> {
+            let v: serde_json::Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
+            if !v.is_object() {
+                return Err(ApiError::BadRequest(format!(
+                    "error decoding patch: a {what} must be a JSON object"
+                )));
+            }
+            Ok(v)
+        };
         match kind {
             PatchType::Json => serde_json::from_slice(body)
                 .map(Patch::Json)
                 .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}"))),
-            PatchType::Merge => {
-                let v: serde_json::Value = serde_json::from_slice(body)
-                    .map_err(|e| ApiError::BadRequest(format!("error decoding patch: {e}")))?;
-                if !v.is_object() {
-                    return Err(ApiError::BadRequest(
-                        "error decoding patch: a merge patch must be a JSON object".into(),
-                    ));
-                }
-                Ok(Patch::Merge(v))
-            }
-            PatchType::StrategicMerge | PatchType::Apply => Err(ApiError::UnsupportedMediaType(
+            PatchType::Merge => object("merge patch").map(Patch::Merge),
+            PatchType::StrategicMerge => object("strategic merge patch").map(Patch::Strategic),
+            PatchType::Apply => Err(ApiError::UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: \
-                 application/json-patch+json, application/merge-patch+json"
+                 application/json-patch+json, application/merge-patch+json, \
+                 application/strategic-merge-patch+json"
                     .into(),
             )),
         }
     }
 
-    /// Applies the patch to a JSON document.
+    /// Applies the patch to a JSON document; `schema` (the document's kind)
+    /// gives a strategic merge patch its merge keys and strategies.
     ///
     /// # Errors
-    /// 422 when a JSON patch operation does not apply (missing path, failed test).
-    pub fn apply(&self, doc: &mut serde_json::Value) -> Result<()> {
+    /// 422 when a JSON patch operation does not apply (missing path, failed
+    /// test); for strategic merge patches, upstream's classes (see
+    /// [`SmpError`]).
+    pub fn apply(&self, doc: &mut serde_json::Value, schema: Schema<'_>) -> Result<()> {
         match self {
             Patch::Json(p) => {
                 json_patch::patch(doc, p).map_err(|e| ApiError::Unprocessable(e.to_string()))
             }
             Patch::Merge(p) => {
                 json_patch::merge(doc, p);
+                Ok(())
+            }
+            Patch::Strategic(p) => {
+                let original = std::mem::take(doc);
+                *doc = strategic::apply(original, p.clone(), schema).map_err(|e| match e {
+                    SmpError::BadRequest(m) => ApiError::BadRequest(m),
+                    SmpError::Unprocessable(m) => ApiError::Unprocessable(m),
+                    SmpError::Other(m) => ApiError::Unclassified(m),
+                })?;
                 Ok(())
             }
         }

@@ -1,0 +1,661 @@
+//! Objects seen through their schema (structured-merge-diff's `typed`):
+//! which fields a configuration sets, what changed between two versions,
+//! merging an applied configuration into a live object, and removing fields.
+//!
+//! The schema decides the granularity of ownership:
+//! - scalars, `atomic` lists and `atomic` maps/structs are single values;
+//! - structs and granular maps are owned field by field;
+//! - `set` lists item by value, `map` lists item by key (`k:{"name":"c"}`),
+//!   and inside each item field by field.
+//!
+//! An empty or null struct or map counts as a value of its own, so that
+//! "I set `resources: {}`" can be owned.
+
+use serde_json::{Map, Value};
+
+use super::fieldset::{FieldSet, Path, PathElement};
+use crate::patch::schema::{ListType, Schema, Shape};
+
+/// How a node is handled, given its schema and the values at hand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Node {
+    /// A single value.
+    Leaf,
+    /// Field by field (struct or granular map).
+    Fields,
+    /// Item by item (`set` or `map` list).
+    Items(ListType),
+}
+
+fn is_empty_object(v: &Value) -> bool {
+    v.as_object().is_some_and(Map::is_empty)
+}
+
+fn node(schema: Schema<'_>, values: &[Option<&Value>]) -> Node {
+    let present: Vec<&Value> = values.iter().flatten().copied().collect();
+    let all = |f: fn(&Value) -> bool| present.iter().all(|v| f(v));
+    match schema.shape() {
+        Shape::Scalar => Node::Leaf,
+        Shape::Struct | Shape::Map => {
+            if schema.is_atomic()
+                || !all(|v| v.is_object() || v.is_null())
+                || all(|v| v.is_null() || is_empty_object(v))
+            {
+                Node::Leaf
+            } else {
+                Node::Fields
+            }
+        }
+        Shape::List => match schema.list_type() {
+            ListType::Atomic => Node::Leaf,
+            _ if !all(Value::is_array) => Node::Leaf,
+            lt => Node::Items(lt),
+        },
+        Shape::Untyped => {
+            if all(Value::is_object) && !all(is_empty_object) {
+                Node::Fields
+            } else {
+                Node::Leaf
+            }
+        }
+    }
+}
+
+/// The path element of a list item: by value in a set, by key fields in a
+/// map-list (a key the item leaves out takes the schema's default, as
+/// upstream does for a port's `protocol`), by position otherwise.
+fn item_element(item: &Value, list: &ListType, items: Schema<'_>, index: usize) -> PathElement {
+    match list {
+        ListType::Set => PathElement::value(item),
+        ListType::Map(keys) => match item.as_object() {
+            Some(obj) => {
+                let fields: Vec<(String, Value)> = keys
+                    .iter()
+                    .filter_map(|k| {
+                        obj.get(k)
+                            .or_else(|| items.child(k).default_value())
+                            .map(|v| (k.clone(), v.clone()))
+                    })
+                    .collect();
+                if fields.is_empty() {
+                    PathElement::Index(index)
+                } else {
+                    PathElement::key(&fields)
+                }
+            }
+            None => PathElement::Index(index),
+        },
+        ListType::Atomic => PathElement::Index(index),
+    }
+}
+
+/// Items of a list with their path elements; later duplicates are dropped.
+fn index_items<'v>(
+    list: &'v [Value],
+    lt: &ListType,
+    items: Schema<'_>,
+) -> Vec<(PathElement, &'v Value)> {
+    let mut out: Vec<(PathElement, &Value)> = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let pe = item_element(item, lt, items, i);
+        if !out.iter().any(|(p, _)| p == &pe) {
+            out.push((pe, item));
+        }
+    }
+    out
+}
+
+/// The fields a configuration sets (upstream's `ToFieldSet`): every leaf,
+/// every list item and map entry, and struct fields only when they are
+/// empty or null.
+pub fn field_set(value: &Value, schema: Schema<'_>) -> FieldSet {
+    let mut out = FieldSet::new();
+    let mut path = Vec::new();
+    walk_set(value, schema, &mut path, &mut out);
+    out
+}
+
+fn walk_set(value: &Value, schema: Schema<'_>, path: &mut Path, out: &mut FieldSet) {
+    match node(schema, &[Some(value)]) {
+        Node::Leaf => {
+            if !path.is_empty() {
+                out.insert(path.clone());
+            }
+        }
+        Node::Fields => {
+            let Some(obj) = value.as_object() else { return };
+            for (k, child) in obj {
+                path.push(PathElement::Field(k.clone()));
+                walk_set(child, schema.child(k), path, out);
+                if child.is_null() || is_empty_object(child) || !schema.has_field(k) {
+                    out.insert(path.clone());
+                }
+                path.pop();
+            }
+        }
+        Node::Items(lt) => {
+            let Some(list) = value.as_array() else { return };
+            let items = schema.items();
+            for (pe, item) in index_items(list, &lt, items) {
+                path.push(pe);
+                walk_set(item, items, path, out);
+                out.insert(path.clone());
+                path.pop();
+            }
+        }
+    }
+}
+
+/// What differs between two versions of an object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Comparison {
+    pub added: FieldSet,
+    pub removed: FieldSet,
+    pub modified: FieldSet,
+}
+
+impl Comparison {
+    /// Added or modified: what a writer now sets.
+    pub fn changed(&self) -> FieldSet {
+        self.added.union(&self.modified)
+    }
+
+    pub fn is_same(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
+    }
+}
+
+/// Compares `old` with `new`.
+///
+/// A node that appears or disappears as a whole is recorded itself (its
+/// fields too), except named struct fields: upstream's Go objects always
+/// carry their non-pointer structs (`spec`, `template`), so those never
+/// "appear" there and a manager's set does not list them; we follow what
+/// upstream's sets look like.
+pub fn compare(old: &Value, new: &Value, schema: Schema<'_>) -> Comparison {
+    let mut out = Comparison::default();
+    walk_compare(
+        Some(old),
+        Some(new),
+        schema,
+        false,
+        &mut Vec::new(),
+        &mut out,
+    );
+    out
+}
+
+fn walk_compare(
+    old: Option<&Value>,
+    new: Option<&Value>,
+    schema: Schema<'_>,
+    named: bool,
+    path: &mut Path,
+    out: &mut Comparison,
+) {
+    let kind = node(schema, &[old, new]);
+    if kind == Node::Leaf {
+        match (old, new) {
+            (None, Some(_)) => out.added.insert(path.clone()),
+            (Some(_), None) => out.removed.insert(path.clone()),
+            (Some(a), Some(b)) if a != b => out.modified.insert(path.clone()),
+            _ => {}
+        }
+        return;
+    }
+    match kind {
+        Node::Fields => {
+            let empty = Map::new();
+            let o = old.and_then(Value::as_object).unwrap_or(&empty);
+            let n = new.and_then(Value::as_object).unwrap_or(&empty);
+            for (k, nv) in n {
+                path.push(PathElement::Field(k.clone()));
+                walk_compare(
+                    o.get(k),
+                    Some(nv),
+                    schema.child(k),
+                    schema.has_field(k),
+                    path,
+                    out,
+                );
+                path.pop();
+            }
+            for (k, ov) in o {
+                if !n.contains_key(k) {
+                    path.push(PathElement::Field(k.clone()));
+                    walk_compare(
+                        Some(ov),
+                        None,
+                        schema.child(k),
+                        schema.has_field(k),
+                        path,
+                        out,
+                    );
+                    path.pop();
+                }
+            }
+        }
+        Node::Items(lt) => {
+            let items = schema.items();
+            let empty = Vec::new();
+            let o = index_items(old.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
+            let n = index_items(new.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
+            for (pe, nv) in &n {
+                let ov = o.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
+                path.push(pe.clone());
+                walk_compare(ov, Some(nv), items, false, path, out);
+                path.pop();
+            }
+            for (pe, ov) in &o {
+                if !n.iter().any(|(p, _)| p == pe) {
+                    path.push(pe.clone());
+                    walk_compare(Some(ov), None, items, false, path, out);
+                    path.pop();
+                }
+            }
+        }
+        Node::Leaf => {}
+    }
+    let named_struct = named && schema.shape() == Shape::Struct;
+    if !path.is_empty() && !named_struct {
+        match (old, new) {
+            (None, Some(_)) => out.added.insert(path.clone()),
+            (Some(_), None) => out.removed.insert(path.clone()),
+            _ => {}
+        }
+    }
+}
+
+/// Merges an applied configuration into the live object (upstream's typed
+/// `Merge`): the configuration's values win; fields it does not mention
+/// stay; lists merge item by item where the schema says so; a `null` in the
+/// configuration removes the field.
+pub fn merge(live: &Value, config: &Value, schema: Schema<'_>) -> Value {
+    merge_node(Some(live), config, schema).unwrap_or(Value::Null)
+}
+
+fn merge_node(live: Option<&Value>, config: &Value, schema: Schema<'_>) -> Option<Value> {
+    if config.is_null() {
+        return None;
+    }
+    match node(schema, &[live, Some(config)]) {
+        Node::Leaf => Some(strip_nulls(config)),
+        Node::Fields => {
+            let mut out = live.and_then(Value::as_object).cloned().unwrap_or_default();
+            if let Some(cfg) = config.as_object() {
+                for (k, cv) in cfg {
+                    match merge_node(out.get(k), cv, schema.child(k)) {
+                        Some(v) => {
+                            out.insert(k.clone(), v);
+                        }
+                        None => {
+                            out.remove(k);
+                        }
+                    }
+                }
+            }
+            Some(Value::Object(out))
+        }
+        Node::Items(lt) => {
+            let items = schema.items();
+            let empty = Vec::new();
+            let l = index_items(live.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
+            let c = index_items(config.as_array().unwrap_or(&empty), &lt, items);
+            Some(Value::Array(merge_items(&l, &c, items)))
+        }
+    }
+}
+
+/// Item order, as structured-merge-diff orders a merged list: walk both
+/// lists; live-only items come out where they stand, items the
+/// configuration names come out in the configuration's order.
+fn merge_items(
+    live: &[(PathElement, &Value)],
+    config: &[(PathElement, &Value)],
+    items: Schema<'_>,
+) -> Vec<Value> {
+    let in_config = |pe: &PathElement| config.iter().any(|(p, _)| p == pe);
+    let live_item = |pe: &PathElement| live.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
+    // The shared items, in the configuration's order: the next one due.
+    let mut shared = config
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| live_item(p).is_some())
+        .peekable();
+    let mut done: Vec<&PathElement> = Vec::new();
+    let mut out = Vec::with_capacity(live.len() + config.len());
+    let (mut li, mut ci) = (0, 0);
+    while li < live.len() || ci < config.len() {
+        if li < live.len() && ci < config.len() {
+            let (lp, lv) = &live[li];
+            let (cp, cv) = &config[ci];
+            if lp == cp {
+                out.extend(merge_node(Some(lv), cv, items));
+                done.push(cp);
+                if shared.peek() == Some(&cp) {
+                    shared.next();
+                }
+                li += 1;
+                ci += 1;
+                continue;
+            }
+            if in_config(lp) && shared.peek().is_some_and(|s| *s != lp) {
+                // Shared, but due later in the configuration's order.
+                li += 1;
+                continue;
+            }
+        }
+        if li < live.len() {
+            let (lp, lv) = &live[li];
+            if !in_config(lp) {
+                out.push((*lv).clone());
+                li += 1;
+                continue;
+            }
+            if done.contains(&lp) {
+                li += 1;
+                continue;
+            }
+        }
+        if ci < config.len() {
+            let (cp, cv) = &config[ci];
+            out.extend(merge_node(live_item(cp), cv, items));
+            done.push(cp);
+            if shared.peek() == Some(&cp) {
+                shared.next();
+            }
+            ci += 1;
+        } else {
+            // Only shared live items already merged can remain.
+            li += 1;
+        }
+    }
+    out
+}
+
+fn strip_nulls(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(strip_nulls).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Removes what an applier owned last time and no longer applies, unless
+/// someone still owns it (`keep`: the applier's new set and every other
+/// manager's):
+/// - a path in `last` and not in `keep` goes with everything under it;
+/// - a struct field above such paths goes too when nothing under it is in
+///   `keep` (so dropping `strategy.rollingUpdate.maxSurge` from a
+///   configuration that no longer mentions `strategy` removes the whole
+///   strategy, which defaulting then restores);
+/// - `protected` paths (`metadata` ...) are never removed themselves.
+pub fn prune(
+    value: &mut Value,
+    schema: Schema<'_>,
+    last: &FieldSet,
+    keep: &FieldSet,
+    protected: &dyn Fn(&[PathElement]) -> bool,
+) {
+    prune_node(value, schema, &mut Vec::new(), last, keep, protected);
+}
+
+fn prune_node(
+    value: &mut Value,
+    schema: Schema<'_>,
+    path: &mut Path,
+    last: &FieldSet,
+    keep: &FieldSet,
+    protected: &dyn Fn(&[PathElement]) -> bool,
+) {
+    if !last.has_descendant(path) {
+        return;
+    }
+    let gone = |p: &[PathElement], named: bool| {
+        !protected(p)
+            && ((last.contains(p) && !keep.contains(p))
+                || (named && last.has_prefix(p) && !keep.has_prefix(p)))
+    };
+    match node(schema, &[Some(value)]) {
+        Node::Leaf => {}
+        Node::Fields => {
+            let Some(obj) = value.as_object_mut() else {
+                return;
+            };
+            let keys: Vec<String> = obj.keys().cloned().collect();
+            for k in keys {
+                path.push(PathElement::Field(k.clone()));
+                if gone(path, schema.has_field(&k)) {
+                    obj.remove(&k);
+                } else if let Some(child) = obj.get_mut(&k) {
+                    prune_node(child, schema.child(&k), path, last, keep, protected);
+                }
+                path.pop();
+            }
+        }
+        Node::Items(lt) => {
+            let Some(list) = value.as_array_mut() else {
+                return;
+            };
+            let items = schema.items();
+            let mut kept = Vec::with_capacity(list.len());
+            for (i, mut item) in std::mem::take(list).into_iter().enumerate() {
+                path.push(item_element(&item, &lt, items, i));
+                if !gone(path, false) {
+                    prune_node(&mut item, items, path, last, keep, protected);
+                    kept.push(item);
+                }
+                path.pop();
+            }
+            *list = kept;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fieldset::tests::{f, k};
+    use super::*;
+    use crate::patch::schema::tests::mini;
+
+    fn paths(set: &FieldSet) -> Vec<String> {
+        set.iter()
+            .map(|p| super::super::fieldset::display(p))
+            .collect()
+    }
+
+    #[test]
+    fn field_set_of_a_configuration() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        let config = json!({
+            "apiVersion": "v1",
+            "metadata": {"name": "x", "labels": {"app": "a"}, "finalizers": ["f1"]},
+            "spec": {
+                "replicas": 2,
+                "containers": [{"name": "c", "image": "i", "args": ["a"], "resources": {},
+                                "ports": [{"containerPort": 80}]}],
+                "tolerations": [{"key": "k"}],
+                "selector": {"matchLabels": {"a": "b"}},
+                "extra": {"free": {"x": 1}}
+            }
+        });
+        let set = field_set(&config, schema);
+        assert_eq!(
+            paths(&set),
+            [
+                ".apiVersion",
+                ".metadata.finalizers[=\"f1\"]",
+                ".metadata.labels.app",
+                ".metadata.name",
+                ".spec.containers[name=\"c\"]",
+                ".spec.containers[name=\"c\"].args",
+                ".spec.containers[name=\"c\"].image",
+                ".spec.containers[name=\"c\"].name",
+                ".spec.containers[name=\"c\"].ports[containerPort=80,protocol=\"TCP\"]",
+                ".spec.containers[name=\"c\"].ports[containerPort=80,protocol=\"TCP\"].containerPort",
+                ".spec.containers[name=\"c\"].resources",
+                ".spec.extra.free",
+                ".spec.extra.free.x",
+                ".spec.replicas",
+                ".spec.selector",
+                ".spec.tolerations",
+            ]
+        );
+    }
+
+    #[test]
+    fn comparison_records_leaves_and_whole_new_nodes() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        let old = json!({"metadata": {"name": "x"}, "spec": {"replicas": 1, "containers": [{"name": "a", "image": "1"}]}});
+        let new = json!({"metadata": {"name": "x", "labels": {"l": "v"}},
+                         "spec": {"replicas": 2, "containers": [{"name": "b", "image": "2"}]}});
+        let c = compare(&old, &new, schema);
+        assert_eq!(
+            paths(&c.added),
+            [
+                ".metadata.labels",
+                ".metadata.labels.l",
+                ".spec.containers[name=\"b\"]",
+                ".spec.containers[name=\"b\"].image",
+                ".spec.containers[name=\"b\"].name",
+            ]
+        );
+        assert_eq!(paths(&c.modified), [".spec.replicas"]);
+        assert_eq!(
+            paths(&c.removed),
+            [
+                ".spec.containers[name=\"a\"]",
+                ".spec.containers[name=\"a\"].image",
+                ".spec.containers[name=\"a\"].name",
+            ]
+        );
+        assert!(compare(&old, &old, schema).is_same());
+        // a new struct is not recorded itself, only its fields
+        let c = compare(&json!({}), &json!({"spec": {"replicas": 1}}), schema);
+        assert_eq!(paths(&c.added), [".spec.replicas"]);
+    }
+
+    #[test]
+    fn merge_by_list_type() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        let live = json!({
+            "metadata": {"labels": {"a": "1"}, "finalizers": ["x"]},
+            "spec": {
+                "replicas": 1,
+                "containers": [{"name": "a", "image": "a:1", "args": ["1", "2"]}, {"name": "b", "image": "b:1"}],
+                "tolerations": [{"key": "t1"}],
+                "selector": {"matchLabels": {"a": "b", "c": "d"}}
+            }
+        });
+        let config = json!({
+            "metadata": {"labels": {"b": "2"}, "finalizers": ["y"]},
+            "spec": {
+                "containers": [{"name": "b", "image": "b:2"}, {"name": "a", "args": ["3"]}],
+                "tolerations": [{"key": "t2"}],
+                "selector": {"matchLabels": {"e": "f"}},
+                "replicas": null
+            }
+        });
+        let out = merge(&live, &config, schema);
+        assert_eq!(out["metadata"]["labels"], json!({"a": "1", "b": "2"}));
+        assert_eq!(out["metadata"]["finalizers"], json!(["x", "y"]));
+        // map-list: merged per item, in the configuration's order
+        assert_eq!(
+            out["spec"]["containers"],
+            json!([{"name": "b", "image": "b:2"}, {"name": "a", "image": "a:1", "args": ["3"]}])
+        );
+        // atomic list and atomic struct: replaced
+        assert_eq!(out["spec"]["tolerations"], json!([{"key": "t2"}]));
+        assert_eq!(out["spec"]["selector"], json!({"matchLabels": {"e": "f"}}));
+        assert!(out["spec"].get("replicas").is_none());
+    }
+
+    #[test]
+    fn merge_keeps_live_only_items_near_their_neighbours() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Spec");
+        let live = json!({"containers": [{"name": "a"}, {"name": "x"}, {"name": "b"}]});
+        let config = json!({"containers": [{"name": "b"}, {"name": "c"}]});
+        let out = merge(&live, &config, schema);
+        let names: Vec<&str> = out["containers"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["a", "x", "b", "c"]);
+    }
+
+    #[test]
+    fn ports_without_protocol_match_defaulted_live_ports() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Container");
+        let live = json!({"ports": [{"containerPort": 80, "protocol": "TCP"}]});
+        let config = json!({"ports": [{"containerPort": 80, "name": "http"}]});
+        let out = merge(&live, &config, schema);
+        assert_eq!(
+            out["ports"],
+            json!([{"containerPort": 80, "protocol": "TCP", "name": "http"}])
+        );
+    }
+
+    #[test]
+    fn prune_removes_what_nobody_owns_any_more() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        let mut obj = json!({
+            "metadata": {"name": "x", "labels": {"a": "1", "b": "2"}},
+            "spec": {
+                "replicas": 3,
+                "containers": [{"name": "c", "image": "i", "terminationMessagePath": "/dev"}, {"name": "d", "image": "j"}],
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}}
+            }
+        });
+        let last: FieldSet = [
+            vec![f("metadata"), f("labels"), f("a")],
+            vec![f("metadata"), f("labels"), f("b")],
+            vec![f("spec"), f("replicas")],
+            vec![f("spec"), f("containers"), k("name", "c")],
+            vec![f("spec"), f("containers"), k("name", "c"), f("image")],
+            vec![f("spec"), f("containers"), k("name", "d")],
+            vec![f("spec"), f("strategy"), f("rollingUpdate"), f("maxSurge")],
+        ]
+        .into_iter()
+        .collect();
+        // the applier keeps label a and container d; another manager owns replicas
+        let keep: FieldSet = [
+            vec![f("metadata"), f("labels"), f("a")],
+            vec![f("spec"), f("containers"), k("name", "d")],
+            vec![f("spec"), f("replicas")],
+        ]
+        .into_iter()
+        .collect();
+        prune(&mut obj, schema, &last, &keep, &|p| p == [f("metadata")]);
+        assert_eq!(
+            obj,
+            json!({
+                "metadata": {"name": "x", "labels": {"a": "1"}},
+                "spec": {"replicas": 3, "containers": [{"name": "d", "image": "j"}]}
+            })
+        );
+        // protected paths stay even when nothing under them is kept
+        let mut obj = json!({"metadata": {"name": "x", "labels": {"a": "1"}}});
+        let last: FieldSet = [vec![f("metadata"), f("labels"), f("a")]]
+            .into_iter()
+            .collect();
+        prune(&mut obj, schema, &last, &FieldSet::new(), &|p| {
+            p == [f("metadata")]
+        });
+        assert_eq!(obj, json!({"metadata": {"name": "x"}}));
+    }
+}
