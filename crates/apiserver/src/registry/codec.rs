@@ -9,7 +9,7 @@ use api_types::Resource;
 use bytes::Bytes;
 use storage::{KeyValue, Revision};
 
-use crate::error::{ApiError, Result};
+use crate::error::{ApiError, FieldError, Result};
 use crate::registry::{FieldValidation, RequestScope, fieldvalidation};
 
 /// Parses a request body as `K` under the request's `fieldValidation`:
@@ -23,13 +23,24 @@ use crate::registry::{FieldValidation, RequestScope, fieldvalidation};
 /// `Pod in version "v1" cannot be handled as a Pod: strict decoding error:
 /// unknown field "spec.containers[0].imagee", duplicate field "metadata.name"`.
 pub fn decode_body_checked<K: Resource>(body: &[u8], scope: &RequestScope) -> Result<K> {
-    let schema = match scope.field_validation {
-        FieldValidation::Ignore => None,
-        FieldValidation::Warn | FieldValidation::Strict => schema_of::<K>(),
+    let (mut obj, strict): (K, Vec<String>) = match scope.field_validation {
+        // Straight into the type; only a body with a duplicate struct field
+        // (which serde refuses and upstream takes last-wins) needs the
+        // detour through a JSON value.
+        FieldValidation::Ignore => match serde_json::from_slice(body) {
+            Ok(obj) => (obj, Vec::new()),
+            Err(_) => {
+                let (value, _) = fieldvalidation::parse_checked(body, None)
+                    .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
+                (typed(value)?, Vec::new())
+            }
+        },
+        FieldValidation::Warn | FieldValidation::Strict => {
+            let (value, strict) = fieldvalidation::parse_checked(body, schema_of::<K>().as_deref())
+                .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
+            (typed(value)?, strict)
+        }
     };
-    let (value, strict) = fieldvalidation::parse_checked(body, schema.as_deref())
-        .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
-    let mut obj: K = typed(value)?;
     check_type_meta::<K>(obj.type_meta())?;
     report_strict::<K>(strict, scope)?;
     obj.set_type_meta();
@@ -54,6 +65,47 @@ pub fn decode_value_checked<K: Resource>(
     };
     let obj: K = typed(value)?;
     check_type_meta::<K>(obj.type_meta())?;
+    report_strict::<K>(strict, scope)?;
+    Ok(obj)
+}
+
+/// The result of a JSON, merge or strategic merge patch, checked the way
+/// upstream's patch handler checks it: like [`decode_value_checked`], but a
+/// result that does not decode, or that has unknown fields under `Strict`,
+/// is `422 Invalid` on the field `patch` with the patched object as the
+/// value (` "" is invalid: patch: Invalid value: "{…}": strict decoding
+/// error: unknown field "spec.foo"`; kubectl prints `The request is invalid:
+/// …`).
+///
+/// # Errors
+/// 422 Invalid as above; 400 for a wrong `apiVersion`/`kind`.
+pub fn decode_patched_checked<K: Resource>(
+    value: serde_json::Value,
+    scope: &RequestScope,
+) -> Result<K> {
+    let strict = match scope.field_validation {
+        FieldValidation::Ignore => Vec::new(),
+        FieldValidation::Warn | FieldValidation::Strict => {
+            fieldvalidation::unknown_fields(&value, schema_of::<K>().as_deref())
+        }
+    };
+    let patch_invalid = |value: &serde_json::Value, why: String| ApiError::Invalid {
+        group: String::new(),
+        kind: String::new(),
+        name: String::new(),
+        causes: vec![FieldError::invalid("patch", &value.to_string(), why)],
+    };
+    let obj: K = match serde_json::from_value(value.clone()) {
+        Ok(obj) => obj,
+        Err(e) => return Err(patch_invalid(&value, e.to_string())),
+    };
+    check_type_meta::<K>(obj.type_meta())?;
+    if scope.field_validation == FieldValidation::Strict && !strict.is_empty() {
+        return Err(patch_invalid(
+            &value,
+            format!("strict decoding error: {}", strict.join(", ")),
+        ));
+    }
     report_strict::<K>(strict, scope)?;
     Ok(obj)
 }
@@ -337,5 +389,31 @@ mod tests {
             err.to_string().contains("cannot be handled as a ConfigMap"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn patch_results_fail_like_upstreams_patch_handler() {
+        let value = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a"}, "spec": {"x": 1}});
+        let err =
+            decode_patched_checked::<ConfigMap>(value.clone(), &scope(FieldValidation::Strict))
+                .expect_err("strict refuses");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                " \"\" is invalid: patch: Invalid value: {:?}: strict decoding error: unknown field \"spec\"",
+                value.to_string()
+            )
+        );
+        let s = scope(FieldValidation::Warn);
+        let _: ConfigMap = decode_patched_checked(value, &s).expect("accepted");
+        assert_eq!(
+            s.warnings.take(),
+            vec![r#"unknown field "spec""#.to_string()]
+        );
+        let bad = serde_json::json!({"metadata": {"name": 1}});
+        let err = decode_patched_checked::<ConfigMap>(bad, &scope(FieldValidation::Ignore))
+            .expect_err("type error");
+        assert!(matches!(err, ApiError::Invalid { .. }), "{err:?}");
     }
 }
