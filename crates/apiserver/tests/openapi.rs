@@ -392,6 +392,27 @@ async fn kubectl_explain_reads_the_v3_schemas() {
             "{version}: {text}"
         );
         assert!(text.contains("image\t<string>"), "{version}: {text}");
+        // Leaf types are named as upstream names them.
+        let out = k.run(&["explain", "service.spec.ports.targetPort"]).await;
+        assert!(
+            out.ok().contains("FIELD: targetPort <IntOrString>"),
+            "{version}: {}",
+            out.stdout
+        );
+        let out = k
+            .run(&["explain", "pod.spec.containers.resources.limits"])
+            .await;
+        assert!(
+            out.ok().contains("FIELD: limits <map[string]Quantity>"),
+            "{version}: {}",
+            out.stdout
+        );
+        let out = k.run(&["explain", "pod.metadata.creationTimestamp"]).await;
+        assert!(
+            out.ok().contains("FIELD: creationTimestamp <string>"),
+            "{version}: {}",
+            out.stdout
+        );
         let out = k.run(&["explain", "deployment.spec.strategy"]).await;
         assert!(
             out.ok().contains("rollingUpdate"),

@@ -47,6 +47,10 @@ pub fn build(v3: &Documents, server_version: &str) -> V2 {
         }
         if let Some(Value::Object(schemas)) = doc.pointer("/components/schemas") {
             for (name, schema) in schemas {
+                // v2 has no `oneOf`: Quantity and IntOrString are strings
+                // there (as upstream publishes them), which is how
+                // `components()` has them.
+                let schema = super::components().get(name).unwrap_or(schema);
                 definitions.insert(name.clone(), schema_v2(schema));
             }
         }

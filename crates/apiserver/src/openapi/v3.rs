@@ -115,8 +115,8 @@ fn group_version_document(infos: &[&ResourceInfo], server_version: &str) -> Valu
         if !seen.insert(name.clone()) {
             continue;
         }
-        let schema = match components().get(&name) {
-            Some(s) => s.clone(),
+        let schema = match published_form(&name).or_else(|| components().get(&name).cloned()) {
+            Some(s) => s,
             None if name == PATCH => json!({
                 "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.",
                 "type": "object"
@@ -142,6 +142,30 @@ fn group_version_document(infos: &[&ResourceInfo], server_version: &str) -> Valu
             }
         }
     })
+}
+
+/// The leaf types kube-openapi publishes in v3 as a `oneOf` of the JSON
+/// types they accept, without a `type` (so `kubectl explain` names them
+/// `<Quantity>` and `<IntOrString>` instead of `<string>`).
+/// [`components`] keeps the simpler `type: string` form for code.
+fn published_form(name: &str) -> Option<Value> {
+    let description = components()
+        .get(name)
+        .and_then(|s| s.get("description"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    match name {
+        "io.k8s.apimachinery.pkg.api.resource.Quantity" => Some(json!({
+            "description": description,
+            "oneOf": [{ "type": "string" }, { "type": "number" }]
+        })),
+        "io.k8s.apimachinery.pkg.util.intstr.IntOrString" => Some(json!({
+            "description": description,
+            "format": "int-or-string",
+            "oneOf": [{ "type": "integer" }, { "type": "string" }]
+        })),
+        _ => None,
+    }
 }
 
 fn collect_refs(value: &Value, out: &mut Vec<String>) {
@@ -754,6 +778,10 @@ mod tests {
             assert!(schemas.contains_key(&r), "{r}");
         }
         assert!(text.contains("\"openapi\":\"3.0.0\""));
+        let int_or_string = &schemas["io.k8s.apimachinery.pkg.util.intstr.IntOrString"];
+        assert!(int_or_string.get("type").is_none());
+        assert_eq!(int_or_string["format"], "int-or-string");
+        assert!(schemas["io.k8s.apimachinery.pkg.api.resource.Quantity"]["oneOf"].is_array());
     }
 
     #[test]
