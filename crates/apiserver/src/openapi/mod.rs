@@ -20,6 +20,10 @@
 //! `x-kubernetes-patch-merge-key` where upstream has them; maps are
 //! `{"type": "object", "additionalProperties": ...}`, possibly with
 //! `x-kubernetes-map-type`. Kinds carry `x-kubernetes-group-version-kind`.
+//! Leaves: `Time` is `{"type": "string", "format": "date-time"}`,
+//! `Quantity` `{"type": "string"}`, `IntOrString` `{"type": "string",
+//! "format": "int-or-string", "x-kubernetes-int-or-string": true}` (the
+//! served v3 documents show the last two in kube-openapi's `oneOf` form).
 
 pub mod handler;
 pub mod v2;
