@@ -21,6 +21,10 @@ use serde_json::{Map, Value};
 /// Prefix of a local reference in OpenAPI v3.
 const REF_PREFIX: &str = "#/components/schemas/";
 
+/// Upstream's default `protocol` of container, service and endpoint ports.
+static PROTOCOL_DEFAULT: std::sync::LazyLock<Value> =
+    std::sync::LazyLock::new(|| Value::String("TCP".into()));
+
 /// References followed before giving up (a cycle in a broken document).
 const MAX_REF_HOPS: usize = 16;
 
@@ -272,10 +276,22 @@ impl<'a> Schema<'a> {
         self.ext("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
     }
 
-    /// The node's `default`, used for list-map keys an item leaves out
-    /// (a container port's `protocol` is `TCP`).
+    /// The node's `default`.
     pub fn default_value(&self) -> Option<&'a Value> {
         self.ext("default")
+    }
+
+    /// The value a list-map item that leaves out key field `name` has:
+    /// the field's schema `default` (a port's `protocol` is `TCP`), so that
+    /// `{containerPort: 80}` applied names the live `{containerPort: 80,
+    /// protocol: TCP}`.
+    pub fn key_default(&self, name: &str) -> Option<&'a Value> {
+        self.child(name).default_value().or(match name {
+            // Upstream's `+default="TCP"` on every `protocol` list-map key of
+            // the built-in types, for schemas that do not carry it.
+            "protocol" => Some(&*PROTOCOL_DEFAULT),
+            _ => None,
+        })
     }
 }
 
@@ -458,5 +474,36 @@ pub(crate) mod tests {
             port.child("protocol").default_value(),
             Some(&Value::String("TCP".into()))
         );
+    }
+}
+
+#[cfg(test)]
+mod served {
+    use super::*;
+
+    /// The merge metadata the store relies on, from the served schemas.
+    #[test]
+    fn served_schemas_carry_merge_metadata() {
+        let deploy = Schema::for_kind("apps", "v1", "Deployment");
+        assert_eq!(deploy.shape(), Shape::Struct);
+        let pod_spec = deploy.child("spec").child("template").child("spec");
+        let containers = pod_spec.child("containers");
+        assert_eq!(containers.merge_key(), Some("name"));
+        assert_eq!(containers.list_type(), ListType::Map(vec!["name".into()]));
+        let ports = containers.items().child("ports");
+        assert_eq!(
+            ports.list_type(),
+            ListType::Map(vec!["containerPort".into(), "protocol".into()])
+        );
+        assert_eq!(
+            ports.items().key_default("protocol"),
+            Some(&Value::String("TCP".into()))
+        );
+        let svc = Schema::for_kind("", "v1", "Service");
+        assert_eq!(svc.child("spec").child("ports").merge_key(), Some("port"));
+        let meta = Schema::for_kind("", "v1", "ConfigMap").child("metadata");
+        assert_eq!(meta.child("labels").shape(), Shape::Map);
+        assert_eq!(meta.child("finalizers").list_type(), ListType::Set);
+        assert!(deploy.child("spec").child("selector").is_atomic());
     }
 }

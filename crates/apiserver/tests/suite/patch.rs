@@ -405,7 +405,7 @@ pub async fn apply_prunes_what_it_no_longer_applies(make: Factory) {
     let h = make(test_config()).await;
     let c = &h.client;
     let path = format!("{DEPLOYMENTS}/d");
-    let first = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a: \"1\"\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: a\n        image: a:1\n      - name: b\n        image: b:1\n";
+    let first = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n  labels:\n    a: \"1\"\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: a\n        image: a:1\n        ports:\n        - containerPort: 80\n      - name: b\n        image: b:1\n";
     let created = apply(c, &path, "fieldManager=ssa", first).await.expect(201);
     assert_eq!(
         names(&created["spec"]["template"]["spec"]["containers"]),
@@ -430,7 +430,7 @@ pub async fn apply_prunes_what_it_no_longer_applies(make: Factory) {
     .await
     .expect(200);
     // drop container b, replicas and label a
-    let second = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: a\n        image: a:2\n";
+    let second = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: a\n        image: a:2\n        ports:\n        - containerPort: 80\n";
     let out = apply(c, &path, "fieldManager=ssa", second)
         .await
         .expect(200);

@@ -181,7 +181,54 @@ impl Managed {
     fn drop_empty(&mut self) {
         self.entries.retain(|e| !e.fields.is_empty());
     }
+
+    /// Keeps at most [`MAX_UPDATE_MANAGERS`] `Update` entries by merging
+    /// the oldest into an `ancient-changes` entry, as upstream does so that
+    /// objects written by many one-off clients do not grow without bound.
+    fn cap_updates(&mut self) {
+        loop {
+            let updaters: Vec<usize> = (0..self.entries.len())
+                .filter(|&i| self.entries[i].operation == Operation::Update)
+                .collect();
+            if updaters.len() <= MAX_UPDATE_MANAGERS {
+                return;
+            }
+            let secs = |e: &Entry| e.time.map(|t| t.0.timestamp()).unwrap_or(0);
+            let Some(&oldest) = updaters
+                .iter()
+                .filter(|&&i| self.entries[i].manager != ANCIENT_CHANGES)
+                .min_by(|&&a, &&b| {
+                    let (a, b) = (&self.entries[a], &self.entries[b]);
+                    secs(a).cmp(&secs(b)).then(a.manager.cmp(&b.manager))
+                })
+            else {
+                return;
+            };
+            let old = self.entries.remove(oldest);
+            match self
+                .entries
+                .iter_mut()
+                .find(|e| e.is(ANCIENT_CHANGES, Operation::Update, &old.api_version, ""))
+            {
+                Some(bucket) => {
+                    bucket.fields = bucket.fields.union(&old.fields);
+                    bucket.time = bucket.time.max(old.time);
+                }
+                None => self.entries.push(Entry {
+                    manager: ANCIENT_CHANGES.into(),
+                    subresource: String::new(),
+                    ..old
+                }),
+            }
+        }
+    }
 }
+
+/// At most this many `Update` entries are kept (upstream's cap).
+const MAX_UPDATE_MANAGERS: usize = 10;
+
+/// Where the oldest `Update` entries beyond the cap are merged.
+const ANCIENT_CHANGES: &str = "ancient-changes";
 
 /// Whether a client sent upstream's "reset" value, `managedFields: [{}]`
 /// (every entry empty): it clears the field. An empty list does not,
@@ -286,6 +333,7 @@ pub fn update(managed: &mut Managed, live: &Value, new: &Value, w: &Write<'_>) {
         None => {}
     }
     managed.drop_empty();
+    managed.cap_updates();
 }
 
 /// Fields an apply would change that other managers own.
@@ -448,6 +496,7 @@ fn apply_once(
         }),
     }
     managed.drop_empty();
+    managed.cap_updates();
     Ok((merged, managed))
 }
 
@@ -772,6 +821,34 @@ mod tests {
         w.last_applied = Some(&last_applied);
         let err = apply(&mut m3, &scaled, &config, false, &w).expect_err("scaled since");
         assert_eq!(err.0[0].path, ".spec.replicas");
+    }
+
+    #[test]
+    fn old_updaters_are_merged_beyond_ten() {
+        let defs = mini();
+        let mut m = Managed::default();
+        let mut obj = json!({"metadata": {"labels": {}}});
+        for i in 0..12 {
+            let mut next = obj.clone();
+            next["metadata"]["labels"][format!("l{i}")] = json!("v");
+            let manager = format!("m{i:02}");
+            let mut w = write(&defs, &manager);
+            w.now = Time(chrono::DateTime::from_timestamp(1_000 + i, 0).unwrap_or_default());
+            update(&mut m, &obj, &next, &w);
+            obj = next;
+        }
+        let names: Vec<&str> = m.entries.iter().map(|e| e.manager.as_str()).collect();
+        assert_eq!(m.entries.len(), 10, "{names:?}");
+        assert!(!names.contains(&"m00") && !names.contains(&"m01") && !names.contains(&"m02"));
+        let ancient = owned(&m, ANCIENT_CHANGES);
+        assert!(
+            ancient.contains(&".metadata.labels.l0".to_string()),
+            "{ancient:?}"
+        );
+        assert!(
+            ancient.contains(&".metadata.labels.l2".to_string()),
+            "{ancient:?}"
+        );
     }
 
     #[test]

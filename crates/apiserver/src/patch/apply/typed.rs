@@ -73,7 +73,7 @@ fn item_element(item: &Value, list: &ListType, items: Schema<'_>, index: usize) 
                     .iter()
                     .filter_map(|k| {
                         obj.get(k)
-                            .or_else(|| items.child(k).default_value())
+                            .or_else(|| items.key_default(k))
                             .map(|v| (k.clone(), v.clone()))
                     })
                     .collect();
