@@ -100,6 +100,34 @@ async fn v3_root_and_group_version_documents_cache_like_upstream() {
     assert!(!plain.headers().contains_key("cache-control"));
     let apps: Value = plain.json().await.unwrap();
     assert!(apps["components"]["schemas"]["io.k8s.api.apps.v1.Deployment"].is_object());
+    // Every served kind has its schema: each patch operation's kind is
+    // found among the document's schemas by its group-version-kind (what
+    // `kubectl explain` looks for).
+    for (gv, entry) in root["paths"].as_object().unwrap() {
+        let url = entry["serverRelativeURL"].as_str().unwrap();
+        let doc: Value = http
+            .get(format!("{base}{url}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            let Some(gvk) = item.pointer("/patch/x-kubernetes-group-version-kind") else {
+                continue;
+            };
+            assert!(
+                schemas
+                    .values()
+                    .any(|s| s["x-kubernetes-group-version-kind"]
+                        .as_array()
+                        .is_some_and(|all| all.contains(gvk))),
+                "{gv}: no schema for {gvk} ({path})"
+            );
+        }
+    }
     let missing = http
         .get(format!("{base}/openapi/v3/apis/nope/v1"))
         .send()
