@@ -335,7 +335,23 @@ async fn server_side_apply(c: &Client, k: &Kubectl) {
         "deployment.apps/web created",
     )
     .await;
-    k.file("web.yaml", &deployment_yaml(4, "nginx:1.25", &[], &[]));
+    // (configured once more client-side: the update recorded the
+    // containers list and the labels map as wholes, which the upgrade to
+    // server-side apply must not prune)
+    k.file(
+        "web.yaml",
+        &deployment_yaml(3, "nginx:1.25", &[("A", "1")], &[]),
+    );
+    expect(
+        k,
+        &["apply", "-n", ns, "-f", dfile],
+        "deployment.apps/web configured",
+    )
+    .await;
+    k.file(
+        "web.yaml",
+        &deployment_yaml(4, "nginx:1.25", &[("A", "1")], &[]),
+    );
     expect(
         k,
         &["apply", "--server-side", "-n", ns, "-f", dfile],
@@ -344,13 +360,26 @@ async fn server_side_apply(c: &Client, k: &Kubectl) {
     .await;
     let d = get(c, &format!("/apis/apps/v1/namespaces/{ns}/deployments/web")).await;
     assert_eq!(d["spec"]["replicas"], 4, "{v}");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["env"],
+        json!([{"name": "A", "value": "1"}]),
+        "{v}"
+    );
+    assert_eq!(
+        d["spec"]["template"]["metadata"]["labels"],
+        json!({"app": "web"}),
+        "{v}"
+    );
     let annotation =
         d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
             .as_str()
             .unwrap_or_default();
     assert!(annotation.contains("\"replicas\":4"), "{v}: {annotation}");
     // and back: client-side apply still works from the refreshed annotation
-    k.file("web.yaml", &deployment_yaml(5, "nginx:1.25", &[], &[]));
+    k.file(
+        "web.yaml",
+        &deployment_yaml(5, "nginx:1.25", &[("A", "1")], &[]),
+    );
     expect(
         k,
         &["apply", "-n", ns, "-f", dfile],

@@ -18,7 +18,7 @@ use api_types::meta::v1::{ManagedFieldsEntry, Time};
 use serde_json::Value;
 
 use super::fieldset::{FieldSet, PathElement, display};
-use super::typed::{compare, field_set, merge, prune};
+use super::typed::{PruneSets, compare, field_set, merge, prune};
 use crate::error::{ApiError, quote};
 use crate::patch::schema::Schema;
 
@@ -451,7 +451,12 @@ fn apply_once(
         }
     }
     let protected = |p: &[PathElement]| p.is_empty() || is_stripped(p);
-    prune(&mut merged, w.schema, &last, &keep, &protected);
+    let sets = PruneSets {
+        last: &last,
+        applied: &new_set,
+        keep: &keep,
+    };
+    prune(&mut merged, w.schema, &sets, &protected);
 
     let cmp = compare(live, &merged, w.schema);
     let changed = w.tracked(cmp.changed());

@@ -387,9 +387,15 @@ fn strip_nulls(v: &Value) -> Value {
 }
 
 /// Removes what an applier owned last time and no longer applies, unless
-/// someone still owns it (`keep`: the applier's new set and every other
-/// manager's):
-/// - a path in `last` and not in `keep` goes with everything under it;
+/// someone still owns it (`keep`: the applier's new set `applied` and every
+/// other manager's):
+/// - a path in `last` and not in `keep` goes with everything under it,
+///   unless something under it is still owned: for struct fields by
+///   anyone (an applier that owned `labels` as a whole and now applies
+///   only `labels.app`, or leaves `annotations.x` to another manager, keeps
+///   the map), for list items and map entries by the applier itself (an
+///   item it dropped goes even if another manager set a field in it), as
+///   upstream's pruning does;
 /// - a struct field above such paths goes too when nothing under it is in
 ///   `keep` (so dropping `strategy.rollingUpdate.maxSurge` from a
 ///   configuration that no longer mentions `strategy` removes the whole
@@ -398,28 +404,43 @@ fn strip_nulls(v: &Value) -> Value {
 pub fn prune(
     value: &mut Value,
     schema: Schema<'_>,
-    last: &FieldSet,
-    keep: &FieldSet,
+    sets: &PruneSets<'_>,
     protected: &dyn Fn(&[PathElement]) -> bool,
 ) {
-    prune_node(value, schema, &mut Vec::new(), last, keep, protected);
+    prune_node(value, schema, &mut Vec::new(), sets, protected);
+}
+
+/// The field sets pruning decides by.
+pub struct PruneSets<'a> {
+    /// What the applier owned before this apply.
+    pub last: &'a FieldSet,
+    /// What the applier's new configuration sets.
+    pub applied: &'a FieldSet,
+    /// What anyone owns after this apply (`applied` and every other manager's).
+    pub keep: &'a FieldSet,
 }
 
 fn prune_node(
     value: &mut Value,
     schema: Schema<'_>,
     path: &mut Path,
-    last: &FieldSet,
-    keep: &FieldSet,
+    sets: &PruneSets<'_>,
     protected: &dyn Fn(&[PathElement]) -> bool,
 ) {
-    if !last.has_descendant(path) {
+    if !sets.last.has_descendant(path) {
         return;
     }
     let gone = |p: &[PathElement], named: bool| {
-        !protected(p)
-            && ((last.contains(p) && !keep.contains(p))
-                || (named && last.has_prefix(p) && !keep.has_prefix(p)))
+        if protected(p) {
+            return false;
+        }
+        // A struct field stays while anyone owns something inside it; a
+        // list item or map entry only while the applier still sets
+        // something inside it (others' fields inside it go with it).
+        let inside = if named { sets.keep } else { sets.applied };
+        let explicit = sets.last.contains(p) && !sets.keep.contains(p) && !inside.has_descendant(p);
+        let implicit = named && sets.last.has_prefix(p) && !sets.keep.has_prefix(p);
+        explicit || implicit
     };
     match node(schema, &[Some(value)]) {
         Node::Leaf => {}
@@ -433,7 +454,7 @@ fn prune_node(
                 if gone(path, schema.has_field(&k)) {
                     obj.remove(&k);
                 } else if let Some(child) = obj.get_mut(&k) {
-                    prune_node(child, schema.child(&k), path, last, keep, protected);
+                    prune_node(child, schema.child(&k), path, sets, protected);
                 }
                 path.pop();
             }
@@ -447,7 +468,7 @@ fn prune_node(
             for (i, mut item) in std::mem::take(list).into_iter().enumerate() {
                 path.push(item_element(&item, &lt, items, i));
                 if !gone(path, false) {
-                    prune_node(&mut item, items, path, last, keep, protected);
+                    prune_node(&mut item, items, path, sets, protected);
                     kept.push(item);
                 }
                 path.pop();
@@ -640,7 +661,12 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        prune(&mut obj, schema, &last, &keep, &|p| p == [f("metadata")]);
+        let sets = PruneSets {
+            last: &last,
+            applied: &keep,
+            keep: &keep,
+        };
+        prune(&mut obj, schema, &sets, &|p| p == [f("metadata")]);
         assert_eq!(
             obj,
             json!({
@@ -653,9 +679,97 @@ mod tests {
         let last: FieldSet = [vec![f("metadata"), f("labels"), f("a")]]
             .into_iter()
             .collect();
-        prune(&mut obj, schema, &last, &FieldSet::new(), &|p| {
-            p == [f("metadata")]
-        });
+        let none = FieldSet::new();
+        let sets = PruneSets {
+            last: &last,
+            applied: &none,
+            keep: &none,
+        };
+        prune(&mut obj, schema, &sets, &|p| p == [f("metadata")]);
         assert_eq!(obj, json!({"metadata": {"name": "x"}}));
+    }
+
+    #[test]
+    fn prune_keeps_struct_fields_others_own_inside_but_not_items() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        let mut obj = json!({
+            "metadata": {"annotations": {"mine": "1", "theirs": "2"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}, {"name": "d"}]}
+        });
+        let last: FieldSet = [
+            vec![f("metadata"), f("annotations")],
+            vec![f("metadata"), f("annotations"), f("mine")],
+            vec![f("spec"), f("containers"), k("name", "c")],
+            vec![f("spec"), f("containers"), k("name", "c"), f("name")],
+        ]
+        .into_iter()
+        .collect();
+        let applied: FieldSet = [vec![f("spec"), f("containers"), k("name", "d")]]
+            .into_iter()
+            .collect();
+        let keep = applied.union(
+            &[
+                vec![f("metadata"), f("annotations"), f("theirs")],
+                vec![f("spec"), f("containers"), k("name", "c"), f("image")],
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let sets = PruneSets {
+            last: &last,
+            applied: &applied,
+            keep: &keep,
+        };
+        prune(&mut obj, schema, &sets, &|p| p == [f("metadata")]);
+        assert_eq!(
+            obj,
+            json!({
+                "metadata": {"annotations": {"theirs": "2"}},
+                "spec": {"containers": [{"name": "d"}]}
+            })
+        );
+    }
+
+    #[test]
+    fn prune_keeps_a_node_the_configuration_still_sets_inside() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        // owned as a whole before (an update recorded the map and the list
+        // themselves), now applied key by key
+        let mut obj = json!({
+            "metadata": {"labels": {"app": "web", "old": "x"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]}
+        });
+        let last: FieldSet = [
+            vec![f("metadata"), f("labels")],
+            vec![f("metadata"), f("labels"), f("app")],
+            vec![f("metadata"), f("labels"), f("old")],
+            vec![f("spec"), f("containers")],
+            vec![f("spec"), f("containers"), k("name", "c")],
+            vec![f("spec"), f("containers"), k("name", "c"), f("image")],
+        ]
+        .into_iter()
+        .collect();
+        let applied: FieldSet = [
+            vec![f("metadata"), f("labels"), f("app")],
+            vec![f("spec"), f("containers"), k("name", "c")],
+            vec![f("spec"), f("containers"), k("name", "c"), f("image")],
+        ]
+        .into_iter()
+        .collect();
+        let sets = PruneSets {
+            last: &last,
+            applied: &applied,
+            keep: &applied,
+        };
+        prune(&mut obj, schema, &sets, &|p| p == [f("metadata")]);
+        assert_eq!(
+            obj,
+            json!({
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "c", "image": "i"}]}
+            })
+        );
     }
 }
