@@ -16,6 +16,8 @@
 //!   [`registry::install`] lists what is served.
 //! - [`openapi`]: the schemas of every type (`/openapi/v2`, `/openapi/v3`),
 //!   read by kubectl and by strategic merge patch.
+//! - [`patch`]: strategic merge patch, server-side apply and the
+//!   `managedFields` every write records (pure functions the store calls).
 //! - [`cacher`]: the watch cache, one storage watch per resource fanned out
 //!   to every client watch.
 //! - [`error`]: every failure as a Kubernetes `Status`.
