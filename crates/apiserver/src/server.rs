@@ -64,6 +64,15 @@ pub async fn run(
             every,
         )));
     }
+    // Open watches would hold the graceful shutdown until they time out
+    // (up to an hour), fed by nothing: end them when shutdown begins.
+    let caches = state.caches.clone();
+    let shutdown = async move {
+        shutdown.await;
+        for cache in &caches {
+            cache.stop();
+        }
+    };
     tracing::info!(addr = %listener.local_addr()?, backend = storage.backend(), "kube-apiserver serving");
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)

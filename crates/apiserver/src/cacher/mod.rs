@@ -20,6 +20,7 @@ mod state;
 pub mod watcher;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -69,6 +70,9 @@ pub enum Message {
     Progress(Revision),
     /// The cache was rebuilt from a fresh list: watches must end, clients re-watch.
     Reset,
+    /// The apiserver is stopping: watches end, clients re-watch (elsewhere,
+    /// or here once it is back).
+    Stopped,
 }
 
 struct Inner {
@@ -82,6 +86,8 @@ struct Inner {
     revision: watch::Sender<Revision>,
     ready: watch::Sender<bool>,
     wants_progress: Notify,
+    /// Set by [`Cacher::stop`]: no new client watches.
+    stopped: AtomicBool,
 }
 
 /// The watch cache of one resource. Cheap to clone.
@@ -120,6 +126,7 @@ impl Cacher {
                 revision: watch::channel(0).0,
                 ready: watch::channel(false).0,
                 wants_progress: Notify::new(),
+                stopped: AtomicBool::new(false),
             }),
         };
         let weak = Arc::downgrade(&cacher.inner);
@@ -225,14 +232,35 @@ impl Cacher {
         (items, state.revision)
     }
 
+    /// Ends every client watch and refuses new ones (upstream's
+    /// `Cacher.Stop`, which terminates all watchers).
+    ///
+    /// A stopping apiserver needs this: its HTTP server waits for in-flight
+    /// responses, and a watch response lasts up to an hour, served from a
+    /// cache nothing will feed once the process is gone. Ended here, a
+    /// client's stream closes cleanly and it re-watches from its last
+    /// resourceVersion, which reaches the next apiserver.
+    pub fn stop(&self) {
+        // Taken with the lock `watch` subscribes under: a watch either sees
+        // the flag or is subscribed in time to receive `Stopped`.
+        let _state = self.inner.state.write().unwrap_or_else(|p| p.into_inner());
+        self.inner.stopped.store(true, Ordering::Release);
+        let _ = self.inner.fanout.send(Message::Stopped);
+    }
+
     /// Starts a client watch. `after = None` means "from the current state"
     /// (synthetic ADDED events first); `Some(rv)` resumes after `rv`.
     ///
     /// # Errors
     /// 410 Expired (sent in-stream by the caller) when `rv` is older than the
-    /// history window.
+    /// history window; 503 once the cache is stopped.
     pub fn watch(&self, after: Option<Revision>, filter: &Filter) -> Result<WatchStart> {
         let state = self.read_state();
+        if self.inner.stopped.load(Ordering::Acquire) {
+            return Err(ApiError::ServiceUnavailable(
+                "apiserver is shutting down".into(),
+            ));
+        }
         // Subscribing while holding the lock that event application takes
         // means no event falls between the snapshot and the subscription.
         let live = self.inner.fanout.subscribe();

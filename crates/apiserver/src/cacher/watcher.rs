@@ -229,7 +229,9 @@ impl<G> ClientWatch<G> {
                 }
                 true
             }
-            Ok(Message::Reset) | Err(broadcast::error::RecvError::Closed) => false,
+            Ok(Message::Reset | Message::Stopped) | Err(broadcast::error::RecvError::Closed) => {
+                false
+            }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 // Too slow to keep up: end the watch; the client resumes
                 // from the last resourceVersion it saw.

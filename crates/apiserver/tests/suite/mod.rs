@@ -47,6 +47,7 @@ macro_rules! apiserver_suite {
             watch::selectors_turn_transitions_into_added_and_deleted,
             watch::namespaced_watch_sees_only_its_namespace,
             watch::timeout_ends_the_stream,
+            watch::stopping_the_server_ends_open_watches,
             watch::bookmarks_when_asked,
             watch::too_old_version_is_410_in_stream,
             watch::watch_list_sends_initial_events_then_a_bookmark,

@@ -191,6 +191,23 @@ pub async fn timeout_ends_the_stream(make: Factory) {
     );
 }
 
+/// A stopping apiserver ends its open watches (upstream's cacher stops its
+/// watchers) instead of holding them, fed by nothing, until they time out:
+/// clients re-watch and reach the next apiserver.
+pub async fn stopping_the_server_ends_open_watches(make: Factory) {
+    let h = make(test_config()).await;
+    // no timeoutSeconds: the server would keep this for 30-60 minutes
+    let mut w = h.client.watch(&format!("{PODS}?watch=true")).await;
+    let start = std::time::Instant::now();
+    h.server.stop().await;
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(1), "stop waited {took:?}");
+    assert!(
+        w.next_within(Duration::from_secs(2)).await.is_none(),
+        "the watch ended"
+    );
+}
+
 pub async fn bookmarks_when_asked(make: Factory) {
     let mut config = test_config();
     config.cacher.bookmark_interval = Duration::from_millis(100);
