@@ -13,7 +13,7 @@ use api_types::core::v1::{
 use api_types::discovery::v1::EndpointSlice;
 use storage::Storage;
 
-use super::namespaces::NamespaceGate;
+use super::namespaces::{NamespaceGate, WriteTracker};
 use super::store::Store;
 use super::strategy::Strategy;
 use super::{Registry, ResourceInfo};
@@ -106,9 +106,13 @@ pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
             caches: Vec::new(),
         },
     };
-    // Namespaces first: every namespaced store checks them on create.
+    // Namespaces first: every namespaced store checks them on create. Their
+    // writes go through a tracker so those checks read this server's writes.
+    let tracker = Arc::new(WriteTracker::new(storage.clone()));
+    let base = std::mem::replace(&mut b.storage, tracker.clone());
     let namespaces = b.add::<Namespace>(NamespaceStrategy, &["status", "finalize"], &[]);
-    b.gate = Some(NamespaceGate::new(namespaces, storage));
+    b.storage = base;
+    b.gate = Some(NamespaceGate::new(namespaces, storage, &tracker));
 
     b.add::<Pod>(PodStrategy, &["status", "binding"], &["all"]);
     b.add::<Node>(NodeStrategy, &["status"], &[]);
