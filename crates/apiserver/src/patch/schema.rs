@@ -29,7 +29,7 @@ static PROTOCOL_DEFAULT: std::sync::LazyLock<Value> =
 const MAX_REF_HOPS: usize = 16;
 
 /// How a node is shaped, as far as merging is concerned.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Shape {
     /// Named fields (`properties`).
     Struct,
@@ -40,13 +40,15 @@ pub enum Shape {
     /// Strings, numbers, booleans, int-or-string, quantities, times.
     Scalar,
     /// Nothing known: deduced from the value.
+    #[default]
     Untyped,
 }
 
 /// How the items of a list are identified (server-side apply).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ListType {
     /// The list is one value, owned and replaced as a whole.
+    #[default]
     Atomic,
     /// Scalars, each owned on its own (`v:"value"`).
     Set,
@@ -65,13 +67,111 @@ pub struct PatchStrategy {
     pub replace: bool,
 }
 
-/// A handle on one node of an OpenAPI v3 `components.schemas` document.
+/// A `components.schemas` document compiled for merging: one node per place
+/// a schema is used (a property, `items`, a definition), with references
+/// followed and the merge metadata read once. Walking an object against it
+/// costs a binary search per field instead of string lookups through the
+/// whole document, which matters because every write walks its object.
+#[derive(Debug, Default)]
+pub struct Graph {
+    nodes: Vec<Info>,
+    /// Definitions by name (`io.k8s.api.core.v1.Pod`).
+    names: std::collections::HashMap<String, u32>,
+}
+
+/// What is known about one node.
+#[derive(Debug, Default)]
+struct Info {
+    typed: bool,
+    shape: Shape,
+    atomic: bool,
+    list_type: ListType,
+    strategy: PatchStrategy,
+    merge_key: Option<String>,
+    default: Option<Value>,
+    /// Declared fields, sorted by name.
+    fields: Vec<(String, u32)>,
+    /// The schema of a map's values.
+    additional: Option<u32>,
+    items: Option<u32>,
+}
+
+impl Graph {
+    /// Compiles every definition of `defs`.
+    pub fn compile(defs: &Map<String, Value>) -> Graph {
+        let mut graph = Graph::default();
+        let mut seen = std::collections::HashMap::new();
+        for (name, node) in defs {
+            let id = graph.add(defs, node, &mut seen);
+            graph.names.insert(name.clone(), id);
+        }
+        graph
+    }
+
+    /// The node for `node` (memoised by address: a definition referenced
+    /// from many places, or from itself, is compiled once).
+    fn add(
+        &mut self,
+        defs: &Map<String, Value>,
+        node: &Value,
+        seen: &mut std::collections::HashMap<*const Value, u32>,
+    ) -> u32 {
+        if let Some(&id) = seen.get(&std::ptr::from_ref(node)) {
+            return id;
+        }
+        let id = u32::try_from(self.nodes.len()).unwrap_or(u32::MAX);
+        self.nodes.push(Info::default());
+        seen.insert(std::ptr::from_ref(node), id);
+        let raw = Raw {
+            defs: Some(defs),
+            node: Some(node),
+        };
+        let mut info = Info {
+            typed: raw.is_typed(),
+            shape: raw.shape(),
+            atomic: raw.is_atomic(),
+            list_type: raw.list_type(),
+            strategy: raw.patch_strategy(),
+            merge_key: raw.merge_key().map(str::to_string),
+            default: raw.default_value().cloned(),
+            ..Info::default()
+        };
+        if let Some(resolved) = raw.resolved() {
+            if let Some(props) = resolved.get("properties").and_then(Value::as_object) {
+                let mut fields: Vec<(String, u32)> = props
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.add(defs, v, seen)))
+                    .collect();
+                fields.sort_by(|a, b| a.0.cmp(&b.0));
+                info.fields = fields;
+            }
+            if let Some(v) = resolved
+                .get("additionalProperties")
+                .filter(|v| v.is_object())
+            {
+                info.additional = Some(self.add(defs, v, seen));
+            }
+            if let Some(v) = resolved.get("items") {
+                info.items = Some(self.add(defs, v, seen));
+            }
+        }
+        if let Some(slot) = self.nodes.get_mut(id as usize) {
+            *slot = info;
+        }
+        id
+    }
+}
+
+/// The served schemas, compiled once.
+static SERVED: std::sync::LazyLock<Graph> =
+    std::sync::LazyLock::new(|| Graph::compile(crate::openapi::components()));
+
+/// A handle on one node of a compiled schema [`Graph`]. Where the document
+/// says nothing the handle is untyped.
 #[derive(Clone, Copy, Debug)]
 pub struct Schema<'a> {
-    defs: Option<&'a Map<String, Value>>,
-    /// The node as written where it is used (a property, `items` ...): its
-    /// own extensions win over those of the schema it references.
-    node: Option<&'a Value>,
+    graph: Option<&'a Graph>,
+    id: u32,
 }
 
 impl Schema<'static> {
@@ -79,39 +179,138 @@ impl Schema<'static> {
     /// kind without one.
     pub fn for_kind(group: &str, version: &str, kind: &str) -> Schema<'static> {
         match crate::openapi::schema_name(group, version, kind) {
-            Some(name) => Schema::named(crate::openapi::components(), &name),
+            Some(name) => Schema::named(&SERVED, &name),
             None => Schema::untyped(),
         }
     }
 }
 
 impl<'a> Schema<'a> {
-    /// The schema named `name` in `defs` (`io.k8s.api.core.v1.Pod`); untyped
-    /// when there is no such schema.
-    pub fn named(defs: &'a Map<String, Value>, name: &str) -> Schema<'a> {
-        Schema {
-            defs: Some(defs),
-            node: defs.get(name),
+    /// The definition named `name` in `graph` (`io.k8s.api.core.v1.Pod`);
+    /// untyped when there is no such definition.
+    pub fn named(graph: &'a Graph, name: &str) -> Schema<'a> {
+        match graph.names.get(name) {
+            Some(&id) => Schema {
+                graph: Some(graph),
+                id,
+            },
+            None => Schema::untyped(),
         }
     }
 
     /// A schema that knows nothing: every shape is deduced from values.
     pub fn untyped() -> Schema<'static> {
-        Schema {
-            defs: None,
-            node: None,
-        }
+        Schema { graph: None, id: 0 }
     }
 
-    fn at(&self, node: Option<&'a Value>) -> Schema<'a> {
-        Schema {
-            defs: self.defs,
-            node,
+    fn info(&self) -> Option<&'a Info> {
+        self.graph?.nodes.get(self.id as usize)
+    }
+
+    fn at(&self, id: Option<u32>) -> Schema<'a> {
+        match (self.graph, id) {
+            (Some(graph), Some(id)) => Schema {
+                graph: Some(graph),
+                id,
+            },
+            _ => Schema::untyped(),
         }
     }
 
     /// Whether anything is known about this node.
     pub fn is_typed(&self) -> bool {
+        self.info().is_some_and(|i| i.typed)
+    }
+
+    pub fn shape(&self) -> Shape {
+        self.info().map_or(Shape::Untyped, |i| i.shape)
+    }
+
+    fn field(&self, name: &str) -> Option<u32> {
+        let fields = &self.info()?.fields;
+        fields
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()
+            .and_then(|i| fields.get(i))
+            .map(|(_, id)| *id)
+    }
+
+    /// Whether `name` is a declared field of this struct (as opposed to a
+    /// key of a map, or a field nobody declared).
+    pub fn has_field(&self, name: &str) -> bool {
+        self.field(name).is_some()
+    }
+
+    /// The schema of field or map key `name`; untyped when unknown.
+    pub fn child(&self, name: &str) -> Schema<'a> {
+        match self.field(name) {
+            Some(id) => self.at(Some(id)),
+            None => self.at(self.info().and_then(|i| i.additional)),
+        }
+    }
+
+    /// The schema of a list's items; untyped when unknown.
+    pub fn items(&self) -> Schema<'a> {
+        self.at(self.info().and_then(|i| i.items))
+    }
+
+    /// `x-kubernetes-patch-strategy`, e.g. `merge,retainKeys`.
+    pub fn patch_strategy(&self) -> PatchStrategy {
+        self.info().map(|i| i.strategy).unwrap_or_default()
+    }
+
+    /// `x-kubernetes-patch-merge-key`.
+    pub fn merge_key(&self) -> Option<&'a str> {
+        self.info()?.merge_key.as_deref()
+    }
+
+    /// How apply identifies the items of this list. Without
+    /// `x-kubernetes-list-type` the patch strategy decides, as upstream's
+    /// schema conversion does: `merge` with a merge key is a map keyed by
+    /// it, `merge` without one a set, anything else atomic.
+    pub fn list_type(&self) -> ListType {
+        self.info()
+            .map_or(ListType::Atomic, |i| i.list_type.clone())
+    }
+
+    /// `x-kubernetes-map-type: atomic` (maps, and structs upstream marks
+    /// `+structType=atomic`): owned and replaced as a whole.
+    pub fn is_atomic(&self) -> bool {
+        self.info().is_some_and(|i| i.atomic)
+    }
+
+    /// The node's `default`.
+    pub fn default_value(&self) -> Option<&'a Value> {
+        self.info()?.default.as_ref()
+    }
+
+    /// The value a list-map item that leaves out key field `name` has:
+    /// the field's schema `default` (a port's `protocol` is `TCP`), so that
+    /// `{containerPort: 80}` applied names the live `{containerPort: 80,
+    /// protocol: TCP}`.
+    pub fn key_default(&self, name: &str) -> Option<&'a Value> {
+        self.child(name).default_value().or(match name {
+            // Upstream's `+default="TCP"` on every `protocol` list-map key of
+            // the built-in types, for schemas that do not carry it.
+            "protocol" => Some(&*PROTOCOL_DEFAULT),
+            _ => None,
+        })
+    }
+}
+
+/// A raw view of one node of a `components.schemas` document, read only
+/// while compiling a [`Graph`].
+#[derive(Clone, Copy, Debug)]
+struct Raw<'a> {
+    defs: Option<&'a Map<String, Value>>,
+    /// The node as written where it is used (a property, `items` ...): its
+    /// own extensions win over those of the schema it references.
+    node: Option<&'a Value>,
+}
+
+impl<'a> Raw<'a> {
+    /// Whether anything is known about this node.
+    fn is_typed(&self) -> bool {
         self.resolved().is_some()
     }
 
@@ -149,7 +348,7 @@ impl<'a> Schema<'a> {
             .or_else(|| self.resolved().and_then(|r| r.get(name)))
     }
 
-    pub fn shape(&self) -> Shape {
+    fn shape(&self) -> Shape {
         let Some(node) = self.resolved() else {
             return Shape::Untyped;
         };
@@ -177,39 +376,8 @@ impl<'a> Schema<'a> {
         }
     }
 
-    /// Whether `name` is a declared field of this struct (as opposed to a
-    /// key of a map, or a field nobody declared).
-    pub fn has_field(&self, name: &str) -> bool {
-        self.resolved()
-            .and_then(|n| n.get("properties"))
-            .and_then(|p| p.get(name))
-            .is_some()
-    }
-
-    /// The schema of field or map key `name`; untyped when unknown.
-    pub fn child(&self, name: &str) -> Schema<'a> {
-        let Some(node) = self.resolved() else {
-            return Schema::untyped();
-        };
-        if let Some(field) = node.get("properties").and_then(|p| p.get(name)) {
-            return self.at(Some(field));
-        }
-        match node.get("additionalProperties") {
-            Some(v) if v.is_object() => self.at(Some(v)),
-            _ => Schema::untyped(),
-        }
-    }
-
-    /// The schema of a list's items; untyped when unknown.
-    pub fn items(&self) -> Schema<'a> {
-        match self.resolved().and_then(|n| n.get("items")) {
-            Some(items) => self.at(Some(items)),
-            None => Schema::untyped(),
-        }
-    }
-
     /// `x-kubernetes-patch-strategy`, e.g. `merge,retainKeys`.
-    pub fn patch_strategy(&self) -> PatchStrategy {
+    fn patch_strategy(&self) -> PatchStrategy {
         let mut out = PatchStrategy::default();
         if let Some(s) = self
             .ext("x-kubernetes-patch-strategy")
@@ -228,7 +396,7 @@ impl<'a> Schema<'a> {
     }
 
     /// `x-kubernetes-patch-merge-key`.
-    pub fn merge_key(&self) -> Option<&'a str> {
+    fn merge_key(&self) -> Option<&'a str> {
         self.ext("x-kubernetes-patch-merge-key")
             .and_then(Value::as_str)
     }
@@ -237,7 +405,7 @@ impl<'a> Schema<'a> {
     /// `x-kubernetes-list-type` the patch strategy decides, as upstream's
     /// schema conversion does: `merge` with a merge key is a map keyed by
     /// it, `merge` without one a set, anything else atomic.
-    pub fn list_type(&self) -> ListType {
+    fn list_type(&self) -> ListType {
         match self.ext("x-kubernetes-list-type").and_then(Value::as_str) {
             Some("atomic") => ListType::Atomic,
             Some("set") => ListType::Set,
@@ -272,38 +440,25 @@ impl<'a> Schema<'a> {
 
     /// `x-kubernetes-map-type: atomic` (maps, and structs upstream marks
     /// `+structType=atomic`): owned and replaced as a whole.
-    pub fn is_atomic(&self) -> bool {
+    fn is_atomic(&self) -> bool {
         self.ext("x-kubernetes-map-type").and_then(Value::as_str) == Some("atomic")
     }
 
     /// The node's `default`.
-    pub fn default_value(&self) -> Option<&'a Value> {
+    fn default_value(&self) -> Option<&'a Value> {
         self.ext("default")
-    }
-
-    /// The value a list-map item that leaves out key field `name` has:
-    /// the field's schema `default` (a port's `protocol` is `TCP`), so that
-    /// `{containerPort: 80}` applied names the live `{containerPort: 80,
-    /// protocol: TCP}`.
-    pub fn key_default(&self, name: &str) -> Option<&'a Value> {
-        self.child(name).default_value().or(match name {
-            // Upstream's `+default="TCP"` on every `protocol` list-map key of
-            // the built-in types, for schemas that do not carry it.
-            "protocol" => Some(&*PROTOCOL_DEFAULT),
-            _ => None,
-        })
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
     use super::*;
 
     /// A miniature of the published schemas: a pod-ish object whose lists
     /// exercise every merge style.
-    pub fn mini() -> Map<String, Value> {
+    pub fn mini() -> Graph {
         let doc = json!({
             "Obj": {
                 "type": "object",
@@ -413,8 +568,8 @@ pub(crate) mod tests {
             }
         });
         match doc {
-            Value::Object(m) => m,
-            _ => Map::new(),
+            Value::Object(m) => Graph::compile(&m),
+            _ => Graph::default(),
         }
     }
 

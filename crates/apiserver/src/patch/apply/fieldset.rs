@@ -16,7 +16,7 @@
 //!  "f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{}}}}}
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::{Map, Value};
@@ -154,95 +154,218 @@ pub fn display(path: &[PathElement]) -> String {
     path.iter().map(ToString::to_string).collect()
 }
 
-/// A set of paths. Paths sort so that a node's descendants follow it
-/// directly, which makes "anything under this node?" a range query.
+/// A set of paths, kept as a tree like its wire form: one node per path
+/// element, marked where a path of the set ends. Sharing prefixes keeps the
+/// sets a write builds cheap (an object's paths share most of their
+/// elements), and prefix queries are a walk down the tree. Paths iterate in
+/// order, a node's descendants directly after it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldSet(BTreeSet<Path>);
+pub struct FieldSet {
+    root: Node,
+}
+
+/// One node of a [`FieldSet`]. Invariant: no node below the root is empty
+/// (neither a member nor with children), so equal sets are equal trees.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Node {
+    member: bool,
+    children: BTreeMap<PathElement, Node>,
+}
+
+impl Node {
+    fn is_empty(&self) -> bool {
+        !self.member && self.children.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.member) + self.children.values().map(Node::len).sum::<usize>()
+    }
+
+    fn at(&self, path: &[PathElement]) -> Option<&Node> {
+        path.iter().try_fold(self, |node, pe| node.children.get(pe))
+    }
+
+    fn union_with(&mut self, other: &Node) {
+        self.member |= other.member;
+        for (pe, theirs) in &other.children {
+            match self.children.get_mut(pe) {
+                Some(mine) => mine.union_with(theirs),
+                None => {
+                    self.children.insert(pe.clone(), theirs.clone());
+                }
+            }
+        }
+    }
+
+    fn subtract(&mut self, other: &Node) {
+        if other.member {
+            self.member = false;
+        }
+        for (pe, theirs) in &other.children {
+            if let Some(mine) = self.children.get_mut(pe) {
+                mine.subtract(theirs);
+                if mine.is_empty() {
+                    self.children.remove(pe);
+                }
+            }
+        }
+    }
+
+    fn intersect(&self, other: &Node) -> Node {
+        let mut out = Node {
+            member: self.member && other.member,
+            children: BTreeMap::new(),
+        };
+        for (pe, mine) in &self.children {
+            if let Some(theirs) = other.children.get(pe) {
+                let both = mine.intersect(theirs);
+                if !both.is_empty() {
+                    out.children.insert(pe.clone(), both);
+                }
+            }
+        }
+        out
+    }
+
+    fn retain(&mut self, path: &mut Path, keep: &dyn Fn(&[PathElement]) -> bool) {
+        if self.member && !keep(path) {
+            self.member = false;
+        }
+        self.children.retain(|pe, child| {
+            path.push(pe.clone());
+            child.retain(path, keep);
+            path.pop();
+            !child.is_empty()
+        });
+    }
+
+    fn collect(&self, path: &mut Path, out: &mut Vec<Path>) {
+        if self.member {
+            out.push(path.clone());
+        }
+        for (pe, child) in &self.children {
+            path.push(pe.clone());
+            child.collect(path, out);
+            path.pop();
+        }
+    }
+
+    fn render(&self) -> Value {
+        let mut m = Map::new();
+        if self.member && !self.children.is_empty() {
+            m.insert(".".into(), Value::Object(Map::new()));
+        }
+        for (pe, child) in &self.children {
+            m.insert(pe.wire(), child.render());
+        }
+        Value::Object(m)
+    }
+}
 
 impl FieldSet {
     pub fn new() -> Self {
         FieldSet::default()
     }
 
-    pub fn insert(&mut self, path: Path) {
-        self.0.insert(path);
+    pub fn insert(&mut self, path: &[PathElement]) {
+        let mut node = &mut self.root;
+        for pe in path {
+            if !node.children.contains_key(pe) {
+                node.children.insert(pe.clone(), Node::default());
+            }
+            let Some(next) = node.children.get_mut(pe) else {
+                return;
+            };
+            node = next;
+        }
+        node.member = true;
+    }
+
+    /// Adds the empty path: the node this set is relative to.
+    pub fn mark(&mut self) {
+        self.root.member = true;
+    }
+
+    /// Adds `sub`'s paths below `pe` (`sub` relative to that child).
+    pub fn attach(&mut self, pe: PathElement, sub: FieldSet) {
+        if sub.is_empty() {
+            return;
+        }
+        match self.root.children.get_mut(&pe) {
+            Some(mine) => mine.union_with(&sub.root),
+            None => {
+                self.root.children.insert(pe, sub.root);
+            }
+        }
     }
 
     pub fn contains(&self, path: &[PathElement]) -> bool {
-        self.0.contains(path)
+        self.root.at(path).is_some_and(|n| n.member)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.root.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.root.len()
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = &Path> {
-        self.0.iter()
+    /// The paths, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Path> {
+        let mut out = Vec::with_capacity(self.len());
+        self.root.collect(&mut Vec::new(), &mut out);
+        out.into_iter()
     }
 
     /// Whether `prefix` or anything under it is in the set.
     pub fn has_prefix(&self, prefix: &[PathElement]) -> bool {
-        self.0
-            .range(prefix.to_vec()..)
-            .next()
-            .is_some_and(|p| p.starts_with(prefix))
+        self.root.at(prefix).is_some_and(|n| !n.is_empty())
     }
 
     /// Whether anything strictly under `prefix` is in the set.
     pub fn has_descendant(&self, prefix: &[PathElement]) -> bool {
-        self.0
-            .range(prefix.to_vec()..)
-            .find(|p| p.as_slice() != prefix)
-            .is_some_and(|p| p.starts_with(prefix))
+        self.root
+            .at(prefix)
+            .is_some_and(|n| n.children.values().any(|c| !c.is_empty()))
     }
 
     pub fn union(&self, other: &FieldSet) -> FieldSet {
-        FieldSet(self.0.union(&other.0).cloned().collect())
+        let mut out = self.clone();
+        out.extend(other);
+        out
     }
 
     pub fn difference(&self, other: &FieldSet) -> FieldSet {
-        FieldSet(self.0.difference(&other.0).cloned().collect())
+        let mut out = self.clone();
+        out.subtract(other);
+        out
     }
 
     pub fn intersection(&self, other: &FieldSet) -> FieldSet {
-        FieldSet(self.0.intersection(&other.0).cloned().collect())
+        FieldSet {
+            root: self.root.intersect(&other.root),
+        }
+    }
+
+    /// Adds every path of `other` (in place [`union`](Self::union)).
+    pub fn extend(&mut self, other: &FieldSet) {
+        self.root.union_with(&other.root);
+    }
+
+    /// Removes every path of `other` (in place [`difference`](Self::difference)).
+    pub fn subtract(&mut self, other: &FieldSet) {
+        self.root.subtract(&other.root);
     }
 
     /// Keeps the paths `keep` accepts.
     pub fn retain(&mut self, keep: impl Fn(&[PathElement]) -> bool) {
-        self.0.retain(|p| keep(p));
+        self.root.retain(&mut Vec::new(), &keep);
     }
 
     /// The `FieldsV1` form.
     pub fn to_fields_v1(&self) -> Value {
-        #[derive(Default)]
-        struct Node {
-            member: bool,
-            children: BTreeMap<String, Node>,
-        }
-        let mut root = Node::default();
-        for path in &self.0 {
-            let mut node = &mut root;
-            for pe in path {
-                node = node.children.entry(pe.wire()).or_default();
-            }
-            node.member = true;
-        }
-        fn render(node: &Node) -> Value {
-            let mut m = Map::new();
-            if node.member && !node.children.is_empty() {
-                m.insert(".".into(), Value::Object(Map::new()));
-            }
-            for (k, child) in &node.children {
-                m.insert(k.clone(), render(child));
-            }
-            Value::Object(m)
-        }
-        render(&root)
+        self.root.render()
     }
 
     /// Parses `FieldsV1`.
@@ -255,12 +378,12 @@ impl FieldSet {
                 return Err(format!("expected an object at {}", display(path)));
             };
             if m.is_empty() && !path.is_empty() {
-                out.insert(path.clone());
+                out.insert(path);
             }
             for (k, child) in m {
                 if k == "." {
                     if !path.is_empty() {
-                        out.insert(path.clone());
+                        out.insert(path);
                     }
                     continue;
                 }
@@ -278,7 +401,11 @@ impl FieldSet {
 
 impl FromIterator<Path> for FieldSet {
     fn from_iter<I: IntoIterator<Item = Path>>(iter: I) -> Self {
-        FieldSet(iter.into_iter().collect())
+        let mut out = FieldSet::new();
+        for path in iter {
+            out.insert(&path);
+        }
+        out
     }
 }
 

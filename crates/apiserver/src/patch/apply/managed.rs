@@ -211,7 +211,7 @@ impl Managed {
                 .find(|e| e.is(ANCIENT_CHANGES, Operation::Update, &old.api_version, ""))
             {
                 Some(bucket) => {
-                    bucket.fields = bucket.fields.union(&old.fields);
+                    bucket.fields.extend(&old.fields);
                     bucket.time = bucket.time.max(old.time);
                 }
                 None => self.entries.push(Entry {
@@ -311,13 +311,15 @@ pub fn update(managed: &mut Managed, live: &Value, new: &Value, w: &Write<'_>) {
     let mine = managed.position(w.manager, Operation::Update, w);
     for (i, e) in managed.entries.iter_mut().enumerate() {
         if Some(i) != mine {
-            e.fields = e.fields.difference(&changed).difference(&removed);
+            e.fields.subtract(&changed);
+            e.fields.subtract(&removed);
         }
     }
     match mine {
         Some(i) => {
             let e = &mut managed.entries[i];
-            e.fields = e.fields.difference(&removed).union(&changed);
+            e.fields.subtract(&removed);
+            e.fields.extend(&changed);
             if !changed.is_empty() {
                 e.time = Some(w.now);
             }
@@ -447,7 +449,7 @@ fn apply_once(
     let mut keep = new_set.clone();
     for (i, e) in managed.entries.iter().enumerate() {
         if Some(i) != mine {
-            keep = keep.union(&e.fields);
+            keep.extend(&e.fields);
         }
     }
     let protected = |p: &[PathElement]| p.is_empty() || is_stripped(p);
@@ -469,7 +471,7 @@ fn apply_once(
         for p in e.fields.intersection(&changed).iter() {
             conflicts.push(Conflict {
                 manager: e.describe(),
-                path: display(p),
+                path: display(&p),
             });
         }
     }
@@ -478,7 +480,8 @@ fn apply_once(
     }
     for (i, e) in managed.entries.iter_mut().enumerate() {
         if Some(i) != mine {
-            e.fields = e.fields.difference(&changed).difference(&removed);
+            e.fields.subtract(&changed);
+            e.fields.subtract(&removed);
         }
     }
     let object_changed = !cmp.is_same();
@@ -514,7 +517,7 @@ fn allowed_by_last_applied(last_applied: &Value, live: &Value, w: &Write<'_>) ->
         .difference(&cmp.added)
         .difference(&cmp.removed)
         .iter()
-        .map(|p| display(p))
+        .map(|p| display(&p))
         .collect()
 }
 
@@ -550,7 +553,7 @@ mod tests {
         matches!(p.first(), Some(PathElement::Field(f)) if f == "status")
     }
 
-    fn write<'a>(defs: &'a serde_json::Map<String, Value>, manager: &'a str) -> Write<'a> {
+    fn write<'a>(defs: &'a crate::patch::schema::Graph, manager: &'a str) -> Write<'a> {
         Write {
             schema: Schema::named(defs, "Obj"),
             manager,
@@ -566,7 +569,7 @@ mod tests {
         m.entries
             .iter()
             .filter(|e| e.manager == manager)
-            .flat_map(|e| e.fields.iter().map(|p| display(p)))
+            .flat_map(|e| e.fields.iter().map(|p| display(&p)))
             .collect()
     }
 

@@ -31,9 +31,8 @@ fn is_empty_object(v: &Value) -> bool {
     v.as_object().is_some_and(Map::is_empty)
 }
 
-fn node(schema: Schema<'_>, values: &[Option<&Value>]) -> Node {
-    let present: Vec<&Value> = values.iter().flatten().copied().collect();
-    let all = |f: fn(&Value) -> bool| present.iter().all(|v| f(v));
+fn node(schema: Schema<'_>, a: Option<&Value>, b: Option<&Value>) -> Node {
+    let all = |f: fn(&Value) -> bool| a.is_none_or(f) && b.is_none_or(f);
     match schema.shape() {
         Shape::Scalar => Node::Leaf,
         Shape::Struct | Shape::Map => {
@@ -109,41 +108,44 @@ fn index_items<'v>(
 /// every list item and map entry, and struct fields only when they are
 /// empty or null.
 pub fn field_set(value: &Value, schema: Schema<'_>) -> FieldSet {
-    let mut out = FieldSet::new();
-    let mut path = Vec::new();
-    walk_set(value, schema, &mut path, &mut out);
-    out
+    walk_set(value, schema, true)
 }
 
-fn walk_set(value: &Value, schema: Schema<'_>, path: &mut Path, out: &mut FieldSet) {
-    match node(schema, &[Some(value)]) {
+/// The set of one node, relative to the node: the tree is built bottom-up,
+/// each child's subtree hung under its path element.
+fn walk_set(value: &Value, schema: Schema<'_>, root: bool) -> FieldSet {
+    let mut out = FieldSet::new();
+    match node(schema, Some(value), None) {
         Node::Leaf => {
-            if !path.is_empty() {
-                out.insert(path.clone());
+            if !root {
+                out.mark();
             }
         }
         Node::Fields => {
-            let Some(obj) = value.as_object() else { return };
+            let Some(obj) = value.as_object() else {
+                return out;
+            };
             for (k, child) in obj {
-                path.push(PathElement::Field(k.clone()));
-                walk_set(child, schema.child(k), path, out);
+                let mut sub = walk_set(child, schema.child(k), false);
                 if child.is_null() || is_empty_object(child) || !schema.has_field(k) {
-                    out.insert(path.clone());
+                    sub.mark();
                 }
-                path.pop();
+                out.attach(PathElement::Field(k.clone()), sub);
             }
         }
         Node::Items(lt) => {
-            let Some(list) = value.as_array() else { return };
+            let Some(list) = value.as_array() else {
+                return out;
+            };
             let items = schema.items();
             for (pe, item) in index_items(list, &lt, items) {
-                path.push(pe);
-                walk_set(item, items, path, out);
-                out.insert(path.clone());
-                path.pop();
+                let mut sub = walk_set(item, items, false);
+                sub.mark();
+                out.attach(pe, sub);
             }
         }
     }
+    out
 }
 
 /// What differs between two versions of an object.
@@ -173,35 +175,42 @@ impl Comparison {
 /// "appear" there and a manager's set does not list them; we follow what
 /// upstream's sets look like.
 pub fn compare(old: &Value, new: &Value, schema: Schema<'_>) -> Comparison {
-    let mut out = Comparison::default();
-    walk_compare(
-        Some(old),
-        Some(new),
-        schema,
-        false,
-        &mut Vec::new(),
-        &mut out,
-    );
-    out
+    walk_compare(Some(old), Some(new), schema, false, true)
 }
 
+impl Comparison {
+    /// Hangs a child's comparison under its path element.
+    fn attach(&mut self, pe: &PathElement, sub: Comparison) {
+        for (mine, theirs) in [
+            (&mut self.added, sub.added),
+            (&mut self.removed, sub.removed),
+            (&mut self.modified, sub.modified),
+        ] {
+            if !theirs.is_empty() {
+                mine.attach(pe.clone(), theirs);
+            }
+        }
+    }
+}
+
+/// The comparison of one node, relative to the node (see [`walk_set`]).
 fn walk_compare(
     old: Option<&Value>,
     new: Option<&Value>,
     schema: Schema<'_>,
     named: bool,
-    path: &mut Path,
-    out: &mut Comparison,
-) {
-    let kind = node(schema, &[old, new]);
+    root: bool,
+) -> Comparison {
+    let mut out = Comparison::default();
+    let kind = node(schema, old, new);
     if kind == Node::Leaf {
         match (old, new) {
-            (None, Some(_)) => out.added.insert(path.clone()),
-            (Some(_), None) => out.removed.insert(path.clone()),
-            (Some(a), Some(b)) if a != b => out.modified.insert(path.clone()),
+            (None, Some(_)) => out.added.mark(),
+            (Some(_), None) => out.removed.mark(),
+            (Some(a), Some(b)) if a != b => out.modified.mark(),
             _ => {}
         }
-        return;
+        return out;
     }
     match kind {
         Node::Fields => {
@@ -209,29 +218,20 @@ fn walk_compare(
             let o = old.and_then(Value::as_object).unwrap_or(&empty);
             let n = new.and_then(Value::as_object).unwrap_or(&empty);
             for (k, nv) in n {
-                path.push(PathElement::Field(k.clone()));
-                walk_compare(
+                let sub = walk_compare(
                     o.get(k),
                     Some(nv),
                     schema.child(k),
                     schema.has_field(k),
-                    path,
-                    out,
+                    false,
                 );
-                path.pop();
+                out.attach(&PathElement::Field(k.clone()), sub);
             }
             for (k, ov) in o {
                 if !n.contains_key(k) {
-                    path.push(PathElement::Field(k.clone()));
-                    walk_compare(
-                        Some(ov),
-                        None,
-                        schema.child(k),
-                        schema.has_field(k),
-                        path,
-                        out,
-                    );
-                    path.pop();
+                    let sub =
+                        walk_compare(Some(ov), None, schema.child(k), schema.has_field(k), false);
+                    out.attach(&PathElement::Field(k.clone()), sub);
                 }
             }
         }
@@ -242,28 +242,25 @@ fn walk_compare(
             let n = index_items(new.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
             for (pe, nv) in &n {
                 let ov = o.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
-                path.push(pe.clone());
-                walk_compare(ov, Some(nv), items, false, path, out);
-                path.pop();
+                out.attach(pe, walk_compare(ov, Some(nv), items, false, false));
             }
             for (pe, ov) in &o {
                 if !n.iter().any(|(p, _)| p == pe) {
-                    path.push(pe.clone());
-                    walk_compare(Some(ov), None, items, false, path, out);
-                    path.pop();
+                    out.attach(pe, walk_compare(Some(ov), None, items, false, false));
                 }
             }
         }
         Node::Leaf => {}
     }
     let named_struct = named && schema.shape() == Shape::Struct;
-    if !path.is_empty() && !named_struct {
+    if !root && !named_struct {
         match (old, new) {
-            (None, Some(_)) => out.added.insert(path.clone()),
-            (Some(_), None) => out.removed.insert(path.clone()),
+            (None, Some(_)) => out.added.mark(),
+            (Some(_), None) => out.removed.mark(),
             _ => {}
         }
     }
+    out
 }
 
 /// Merges an applied configuration into the live object (upstream's typed
@@ -278,7 +275,7 @@ fn merge_node(live: Option<&Value>, config: &Value, schema: Schema<'_>) -> Optio
     if config.is_null() {
         return None;
     }
-    match node(schema, &[live, Some(config)]) {
+    match node(schema, live, Some(config)) {
         Node::Leaf => Some(strip_nulls(config)),
         Node::Fields => {
             let mut out = live.and_then(Value::as_object).cloned().unwrap_or_default();
@@ -442,7 +439,7 @@ fn prune_node(
         let implicit = named && sets.last.has_prefix(p) && !sets.keep.has_prefix(p);
         explicit || implicit
     };
-    match node(schema, &[Some(value)]) {
+    match node(schema, Some(&*value), None) {
         Node::Leaf => {}
         Node::Fields => {
             let Some(obj) = value.as_object_mut() else {
@@ -488,7 +485,7 @@ mod tests {
 
     fn paths(set: &FieldSet) -> Vec<String> {
         set.iter()
-            .map(|p| super::super::fieldset::display(p))
+            .map(|p| super::super::fieldset::display(&p))
             .collect()
     }
 
