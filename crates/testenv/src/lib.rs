@@ -15,14 +15,16 @@ use apiserver::server::{Config as ServerConfig, Running, spawn};
 
 /// A running apiserver and its storage directory (removed on drop).
 pub struct TestApiserver {
-    pub server: Running,
+    server: Option<Running>,
+    addr: std::net::SocketAddr,
+    storage: Option<Arc<dyn storage::Storage>>,
     dir: tempfile::TempDir,
 }
 
 impl std::fmt::Debug for TestApiserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TestApiserver")
-            .field("url", &self.server.url())
+            .field("url", &self.url())
             .finish_non_exhaustive()
     }
 }
@@ -33,19 +35,38 @@ impl TestApiserver {
     pub async fn start() -> TestApiserver {
         test_support::init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        let store = storage::SqliteStorage::open(dir.path()).unwrap();
-        let mut config = ServerConfig::default();
-        config.cacher.progress_interval = Duration::from_millis(200);
-        config.compaction_interval = None;
-        let server = spawn("127.0.0.1:0".parse().unwrap(), Arc::new(store), config)
-            .await
-            .unwrap();
-        wait_for_default_namespace(&server.url()).await;
-        TestApiserver { server, dir }
+        let (server, storage) = serve(dir.path(), "127.0.0.1:0".parse().unwrap()).await;
+        TestApiserver {
+            addr: server.addr,
+            server: Some(server),
+            storage: Some(storage),
+            dir,
+        }
     }
 
+    /// Stops the server and starts a new one on the same address and data
+    /// (an apiserver restart, as clients see it).
+    pub async fn restart(&mut self) {
+        if let Some(old) = self.server.take() {
+            old.stop().await;
+        }
+        self.storage = None;
+        let (server, storage) = serve(self.dir.path(), self.addr).await;
+        self.server = Some(server);
+        self.storage = Some(storage);
+    }
+
+    /// Compacts the store's history up to now: watches from older
+    /// resourceVersions then get 410 Expired.
+    pub async fn compact(&self) {
+        let storage = self.storage.as_ref().unwrap();
+        let rev = storage.current_revision().await.unwrap();
+        storage.compact(rev).await.unwrap();
+    }
+
+    /// `http://127.0.0.1:PORT` (stable across [`restart`](Self::restart)).
     pub fn url(&self) -> String {
-        self.server.url()
+        format!("http://{}", self.addr)
     }
 
     /// A client config for this server without rate limiting.
@@ -73,11 +94,38 @@ impl TestApiserver {
         path
     }
 
-    /// Stops the server (e.g. to test reconnects); the data stays.
-    pub async fn stop(self) -> tempfile::TempDir {
-        self.server.stop().await;
-        self.dir
+    /// Stops the server (clients then see connection errors until
+    /// [`restart`](Self::restart)); the data stays.
+    pub async fn stop(&mut self) {
+        if let Some(old) = self.server.take() {
+            old.stop().await;
+        }
+        self.storage = None;
     }
+}
+
+async fn serve(
+    dir: &std::path::Path,
+    addr: std::net::SocketAddr,
+) -> (Running, Arc<dyn storage::Storage>) {
+    let store: Arc<dyn storage::Storage> = Arc::new(storage::SqliteStorage::open(dir).unwrap());
+    let mut config = ServerConfig::default();
+    config.cacher.progress_interval = Duration::from_millis(200);
+    config.compaction_interval = None;
+    // The port of a stopped server may linger a moment.
+    let mut tries = 0;
+    let server = loop {
+        match spawn(addr, store.clone(), config.clone()).await {
+            Ok(s) => break s,
+            Err(_) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("cannot start the apiserver on {addr}: {e}"),
+        }
+    };
+    wait_for_default_namespace(&server.url()).await;
+    (server, store)
 }
 
 /// Waits until the server has created `default` (it does so once its
