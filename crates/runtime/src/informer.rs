@@ -61,9 +61,22 @@ pub struct Informer<K> {
     store: Store<K>,
     handlers: Vec<Arc<dyn EventHandler<K>>>,
     resync: Option<Duration>,
+    transform: Option<Transform<K>>,
     synced_tx: watch::Sender<bool>,
     synced_rx: watch::Receiver<bool>,
     lists: Arc<AtomicU64>,
+}
+
+pub use crate::reflector::Transform;
+
+/// Drops `metadata.managedFields`: components never read them, and they
+/// are often the largest part of an object in memory (client-go's
+/// `TransformStripManagedFields`, which kube-scheduler and
+/// kube-controller-manager use).
+pub fn strip_managed_fields<K: Resource>() -> Transform<K> {
+    Arc::new(|o: &mut K| {
+        o.metadata_mut().managed_fields = Vec::new();
+    })
 }
 
 impl<K> std::fmt::Debug for Informer<K> {
@@ -99,6 +112,7 @@ impl<K: Resource> Informer<K> {
             store: Store::new(),
             handlers: Vec::new(),
             resync: None,
+            transform: None,
             synced_tx,
             synced_rx,
             lists: Arc::new(AtomicU64::new(0)),
@@ -119,6 +133,15 @@ impl<K: Resource> Informer<K> {
     #[must_use]
     pub fn with_index(self, name: &str, f: IndexFn<K>) -> Self {
         self.store.add_index(name, f);
+        self
+    }
+
+    /// Applies `t` to every object as it arrives (each list page, each
+    /// watch event), before caching it and telling the handlers (client-go's
+    /// `SetTransform`), e.g. to drop fields the component never reads.
+    #[must_use]
+    pub fn with_transform(mut self, t: Transform<K>) -> Self {
+        self.transform = Some(t);
         self
     }
 
@@ -151,7 +174,7 @@ impl<K: Resource> Informer<K> {
             synced: self.synced_tx,
             lists: self.lists,
         };
-        let reflect = reflector::run(self.api, self.config, &mut sink);
+        let reflect = reflector::run(self.api, self.config, self.transform, &mut sink);
         match self.resync {
             None => reflect.await,
             Some(every) => {

@@ -74,6 +74,9 @@ impl Backoff {
     }
 }
 
+/// Changes objects as they arrive, before anything keeps them.
+pub type Transform<K> = std::sync::Arc<dyn Fn(&mut K) + Send + Sync>;
+
 /// How a reflector lists and watches.
 #[derive(Clone, Debug)]
 pub struct ReflectorConfig {
@@ -107,14 +110,29 @@ enum WatchEnd {
 
 /// Runs forever: list, then watch, feeding `sink`. Cancel by dropping the
 /// future (abort its task).
-pub async fn run<K: Resource>(api: Api<K>, config: ReflectorConfig, sink: &mut impl Sink<K>) {
+pub async fn run<K: Resource>(
+    api: Api<K>,
+    config: ReflectorConfig,
+    transform: Option<Transform<K>>,
+    sink: &mut impl Sink<K>,
+) {
     let mut backoff = config.backoff.clone();
+    // The first list may come from the apiserver's watch cache
+    // (`resourceVersion=0`, as client-go's reflector asks): fast, and any
+    // staleness is made up by the watch. After a 410 the list must be
+    // consistent (`""`), or it could be older than what we already saw.
+    let mut list_rv = "0";
     loop {
         let lp = ListParams {
             limit: Some(config.page_size),
+            resource_version: config
+                .list_params
+                .resource_version
+                .clone()
+                .or_else(|| Some(list_rv.to_string())),
             ..config.list_params.clone()
         };
-        let list = match api.list_all(&lp).await {
+        let list = match list_pages(&api, &lp, transform.as_ref()).await {
             Ok(l) => l,
             Err(e) => {
                 let wait = backoff.next_delay();
@@ -127,12 +145,52 @@ pub async fn run<K: Resource>(api: Api<K>, config: ReflectorConfig, sink: &mut i
         tracing::debug!(kind = K::KIND, items = list.items.len(), rv, "listed");
         sink.replace(list.items, &rv);
         backoff.reset();
-        match watch_from(&api, &config, &mut rv, sink, &mut backoff).await {
+        match watch_from(
+            &api,
+            &config,
+            transform.as_ref(),
+            &mut rv,
+            sink,
+            &mut backoff,
+        )
+        .await
+        {
             WatchEnd::Relist => {
                 tracing::info!(kind = K::KIND, rv, "watch expired; relisting");
+                list_rv = "";
             }
         }
     }
+}
+
+/// Every page of a list, transformed page by page so that what the
+/// transform drops is never held for the whole list at once.
+async fn list_pages<K: Resource>(
+    api: &Api<K>,
+    lp: &ListParams,
+    transform: Option<&Transform<K>>,
+) -> client::Result<api_types::meta::v1::List<K>> {
+    let mut page = api.list(lp).await?;
+    let mut items = Vec::new();
+    loop {
+        let mut batch = std::mem::take(&mut page.items);
+        if let Some(t) = transform {
+            batch.iter_mut().for_each(|o| t(o));
+        }
+        items.append(&mut batch);
+        if page.metadata.continue_.is_empty() {
+            break;
+        }
+        let next = ListParams {
+            continue_token: Some(std::mem::take(&mut page.metadata.continue_)),
+            resource_version: None,
+            resource_version_match: None,
+            ..lp.clone()
+        };
+        page = api.list(&next).await?;
+    }
+    page.items = items;
+    Ok(page)
 }
 
 /// Watches from `rv` until the version is gone, resuming after every
@@ -140,6 +198,7 @@ pub async fn run<K: Resource>(api: Api<K>, config: ReflectorConfig, sink: &mut i
 async fn watch_from<K: Resource>(
     api: &Api<K>,
     config: &ReflectorConfig,
+    transform: Option<&Transform<K>>,
     rv: &mut String,
     sink: &mut impl Sink<K>,
     backoff: &mut Backoff,
@@ -163,13 +222,19 @@ async fn watch_from<K: Resource>(
         };
         while let Some(item) = stream.next().await {
             match item {
-                Ok(Event::Added(o) | Event::Modified(o)) => {
+                Ok(Event::Added(mut o) | Event::Modified(mut o)) => {
                     rv.clone_from(&o.metadata().resource_version);
+                    if let Some(t) = transform {
+                        t(&mut o);
+                    }
                     sink.apply(Change::Upsert(o));
                     backoff.reset();
                 }
-                Ok(Event::Deleted(o)) => {
+                Ok(Event::Deleted(mut o)) => {
                     rv.clone_from(&o.metadata().resource_version);
+                    if let Some(t) = transform {
+                        t(&mut o);
+                    }
                     sink.apply(Change::Delete(o));
                     backoff.reset();
                 }

@@ -11,7 +11,7 @@ use api_types::core::v1::{ConfigMap, Pod, PodSpec};
 use api_types::meta::v1::{DeleteOptions, ObjectMeta};
 use client::{Api, ListParams, Patch, PatchParams, PostParams};
 use runtime::cache::{BY_NODE, node_index};
-use runtime::informer::{EventHandler, Informer};
+use runtime::informer::{EventHandler, Informer, strip_managed_fields};
 use runtime::reflector::{Backoff, ReflectorConfig};
 use serde_json::json;
 use testenv::TestApiserver;
@@ -168,6 +168,7 @@ async fn pods_by_node_and_resync() {
     let rec = Arc::new(Recorder::default());
     let mut informer = Informer::new(Api::<Pod>::all(server.client()), ReflectorConfig::default())
         .with_index(BY_NODE, node_index())
+        .with_transform(strip_managed_fields())
         .with_resync(Duration::from_millis(300));
     informer.add_handler(rec.clone());
     let store = informer.store();
@@ -197,6 +198,22 @@ async fn pods_by_node_and_resync() {
     rec.wait_for(&["add p1", "add p2", "add p3"]).await;
     assert_eq!(store.by_index(BY_NODE, "n1").len(), 2);
     assert_eq!(store.by_index(BY_NODE, "n2").len(), 1);
+    // The apiserver sends managedFields; the transform dropped them.
+    assert!(
+        !pods
+            .get("p1")
+            .await
+            .unwrap()
+            .metadata
+            .managed_fields
+            .is_empty()
+    );
+    assert!(
+        store
+            .list()
+            .iter()
+            .all(|p| p.metadata.managed_fields.is_empty())
+    );
     // resync re-delivers every cached object as an update
     rec.wait_for(&["update p1", "update p2", "update p3"]).await;
     task.abort();

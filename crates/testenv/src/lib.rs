@@ -141,3 +141,19 @@ async fn wait_for_default_namespace(url: &str) {
     }
     panic!("namespace default never appeared");
 }
+
+/// The path of `kubectl.<version>` (e.g. `"1.33"`), installed next to the
+/// machine's `kubectl` (`ls $(dirname $(readlink -f $(which kubectl)))`).
+/// Panics when it is missing: tests that use kubectl must not pass without
+/// it.
+pub fn kubectl_binary(version: &str) -> std::path::PathBuf {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "dirname \"$(readlink -f \"$(command -v kubectl)\")\""])
+        .output()
+        .unwrap();
+    let dir = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(!dir.is_empty(), "kubectl is not installed");
+    let path = std::path::Path::new(&dir).join(format!("kubectl.{version}"));
+    assert!(path.exists(), "{} is missing", path.display());
+    path
+}

@@ -1,0 +1,130 @@
+//! `kube-scheduler`: watches pods without a node and binds each to the
+//! best node, through the apiserver.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
+use scheduler::metrics::{Metrics, NameLabels};
+use scheduler::options::Options;
+use scheduler::scheduler::{SchedulerConfig, run};
+
+/// mimalloc: the scheduler allocates many small objects per decoded pod.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let opts = Options::parse();
+    let level = match opts.verbosity {
+        0 | 1 => "info",
+        2 | 3 => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
+    match serve(opts).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kube-scheduler: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
+    let mut config = client::Config::infer(opts.kubeconfig.as_deref())?;
+    config.qps = opts.kube_api_qps;
+    config.burst = opts.kube_api_burst;
+    config.user_agent = format!("kube-scheduler/{} oxkube", env!("CARGO_PKG_VERSION"));
+    let client = client::Client::new(config)?;
+    let metrics = Arc::new(Metrics::new());
+
+    let addr = std::net::SocketAddr::new(opts.bind_address, opts.secure_port);
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen on {addr} (--bind-address/--secure-port): {e}")
+    })?;
+    tracing::info!(addr = %listener.local_addr()?, "serving /healthz and /metrics");
+    let router = scheduler::server::router(metrics.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "health server failed");
+        }
+    });
+
+    let sched = SchedulerConfig {
+        scheduler_name: opts.scheduler_name.clone(),
+        percentage_of_nodes_to_score: opts.percentage_of_nodes_to_score,
+        ..SchedulerConfig::default()
+    };
+    if !opts.leader_elect {
+        run(client, sched, metrics, shutdown_signal()).await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let le = LeaderElectionConfig {
+        namespace: opts.leader_elect_resource_namespace.clone(),
+        name: opts.leader_elect_resource_name.clone(),
+        identity: unique_identity(),
+        lease_duration: opts.leader_elect_lease_duration,
+        renew_deadline: opts.leader_elect_renew_deadline,
+        retry_period: opts.leader_elect_retry_period,
+        ..LeaderElectionConfig::default()
+    };
+    let identity = le.identity.clone();
+    let elector = LeaderElector::new(client.clone(), le)?;
+    let mut leading = elector.leading();
+    let gauge = metrics.leader.get_or_create(&NameLabels {
+        name: opts.leader_elect_resource_name.clone(),
+    });
+    let gauge = gauge.clone();
+    tokio::spawn(async move {
+        while leading.changed().await.is_ok() {
+            let is = *leading.borrow();
+            gauge.set(i64::from(is));
+        }
+    });
+    tracing::info!(identity, "attempting to acquire the leader lease");
+    let ended = elector
+        .run(shutdown_signal(), |stop| {
+            let metrics = metrics.clone();
+            async move {
+                tracing::info!("became leader; scheduling");
+                run(client, sched, metrics, async move { stop.stopped().await }).await;
+            }
+        })
+        .await;
+    Ok(match ended {
+        Ended::Lost => {
+            tracing::error!("leaderelection lost");
+            ExitCode::FAILURE
+        }
+        Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
