@@ -301,14 +301,19 @@ async fn binds_to_the_node_that_fits_and_explains_why_not() {
 async fn kubectl_created_pod_is_bound() {
     let api = TestApiserver::start().await;
     let client = api.client();
-    create_nodes(
-        &client,
-        vec![
-            node("n1", "2", &[("zone", "a")]),
-            node("n2", "2", &[("zone", "b")]),
-        ],
+    // Two simulated nodes (registered, heartbeating and running pods
+    // through the API), in zones zone-0 and zone-1.
+    let sim = sim::Simulator::start(
+        client.clone(),
+        sim::SimConfig {
+            nodes: 2,
+            zones: 2,
+            lease_renew_interval: Duration::from_secs(1),
+            ..sim::SimConfig::default()
+        },
     )
-    .await;
+    .await
+    .unwrap();
     let _sched = Running::start(client.clone());
     let kubeconfig = api.write_kubeconfig();
     let manifest = r"
@@ -322,7 +327,7 @@ spec:
       requiredDuringSchedulingIgnoredDuringExecution:
         nodeSelectorTerms:
         - matchExpressions:
-          - {key: zone, operator: In, values: [b]}
+          - {key: topology.kubernetes.io/zone, operator: In, values: [zone-1]}
   containers:
   - name: web
     image: nginx
@@ -358,12 +363,20 @@ spec:
         "-o",
         "jsonpath={.spec.nodeName}",
     ]);
-    assert_eq!(node, "n2");
+    assert_eq!(node, "sim-node-1");
+    // The simulated node reports it running.
+    kubectl(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/from-kubectl",
+        "--timeout=20s",
+    ]);
     let text = kubectl(&["describe", "pod", "from-kubectl"]);
     assert!(
-        text.contains("Successfully assigned default/from-kubectl to n2"),
+        text.contains("Successfully assigned default/from-kubectl to sim-node-1"),
         "{text}"
     );
+    sim.stop().await;
 }
 
 /// One scheduler replica behind leader election, stoppable as a crash
