@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn names_too_long_for_a_hostname_are_caught_before_starting() {
         let long = "n".repeat(62);
-        // sim-node-0 .. -9 fit in 63 characters, sim-node-10 does not
+        // <62 n>0 .. <62 n>9 fit in a label value (63 characters), <62 n>10 does not
         let o = parse(&["--nodes=11", &format!("--node-name-prefix={long}")]).unwrap();
         let e = o.sim_config().plan().unwrap_err().to_string();
         assert!(e.contains("node name"), "{e}");

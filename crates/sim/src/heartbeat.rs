@@ -21,6 +21,7 @@ use api_types::core::v1::Node;
 use api_types::meta::v1::{MicroTime, Time};
 use client::{Api, Patch, PatchParams, PostParams};
 
+use crate::ack::Ack;
 use crate::node::{
     NODE_LEASE_NAMESPACE, heartbeat_patch, lease_object, lease_renew_patch, moved_transitions,
     transition_patch,
@@ -32,7 +33,7 @@ pub(crate) async fn renew_lease(shared: Arc<Shared>, i: usize) {
     let Some(node) = shared.nodes.get(i) else {
         return;
     };
-    let leases: Api<Lease> = Api::namespaced(shared.client.clone(), NODE_LEASE_NAMESPACE);
+    let leases: Api<Ack<Lease>> = Api::namespaced(shared.client.clone(), NODE_LEASE_NAMESPACE);
     let duration = shared.config.lease_duration_seconds;
     let now = MicroTime::now();
     let patch = Patch::Merge(lease_renew_patch(&node.name, duration, now));
@@ -41,10 +42,14 @@ pub(crate) async fn renew_lease(shared: Arc<Shared>, i: usize) {
         .await
     {
         Err(e) if e.is_not_found() => {
+            let leases: Api<Lease> = Api::namespaced(shared.client.clone(), NODE_LEASE_NAMESPACE);
             let lease = lease_object(&node.name, &node.uid, duration, now);
-            leases.create(&PostParams::default(), &lease).await
+            leases
+                .create(&PostParams::default(), &lease)
+                .await
+                .map(drop)
         }
-        other => other,
+        other => other.map(drop),
     };
     match result {
         Ok(_) => Stats::inc(&shared.stats.lease_renewals),

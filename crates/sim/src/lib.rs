@@ -30,6 +30,7 @@
 //! - [`node`]: the Node, Lease and heartbeat patches a node writes (pure).
 //! - [`pod`]: decide what to do with a pod; the Running status (pure).
 //! - [`queue`]: the de-duplicating work queue of pod keys.
+//! - [`ack`]: writes whose answer is not decoded (saves the simulator's CPU).
 //! - [`spread`]: periodic per-node work spread evenly over the period.
 //! - `register`, `heartbeat`, `pod_sync`: the parts that talk to the
 //!   apiserver (registration, Lease/status heartbeats, the pod pipeline).
@@ -37,6 +38,7 @@
 //!
 //! See `docs/simulator.md` for a walk through it.
 
+pub mod ack;
 pub mod cli;
 pub mod config;
 mod error;

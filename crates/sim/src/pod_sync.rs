@@ -16,6 +16,7 @@ use client::{Api, Patch, PatchParams};
 use runtime::cache::{BY_NODE, Store, key_of, split_key};
 use runtime::informer::EventHandler;
 
+use crate::ack::Ack;
 use crate::pod::{PodAction, Started, current_ip, decide, host_network, running_patch};
 use crate::queue::WorkQueue;
 use crate::simulator::{Shared, SimNode, Stats};
@@ -148,7 +149,8 @@ async fn sync(shared: &Shared, store: &Store<Pod>, key: &str) -> client::Result<
                 return Ok(());
             };
             let patch = Patch::Strategic(running_patch(&pod, &started));
-            match pods
+            let unread: Api<Ack<Pod>> = Api::namespaced(shared.client.clone(), namespace);
+            match unread
                 .patch_status(name, &PatchParams::default(), &patch)
                 .await
             {

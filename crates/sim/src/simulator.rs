@@ -20,7 +20,7 @@ use api_types::meta::v1::Time;
 use client::{Api, Client, ListParams};
 use futures::{StreamExt, TryStreamExt};
 use runtime::cache::{BY_NODE, Store, node_index};
-use runtime::informer::Informer;
+use runtime::informer::{Informer, strip_managed_fields};
 use runtime::reflector::ReflectorConfig;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -213,8 +213,11 @@ impl Simulator {
             list_params: ListParams::default().fields("spec.nodeName!="),
             ..ReflectorConfig::default()
         };
-        let mut informer =
-            Informer::new(Api::<Pod>::all(client), reflector).with_index(BY_NODE, node_index());
+        // managedFields are never read here and are much of a pod's size
+        // in memory: drop them, as kube-scheduler does.
+        let mut informer = Informer::new(Api::<Pod>::all(client), reflector)
+            .with_transform(strip_managed_fields())
+            .with_index(BY_NODE, node_index());
         let store: Store<Pod> = informer.store();
         informer.add_handler(Arc::new(pod_sync::PodEvents::new(
             shared.clone(),
