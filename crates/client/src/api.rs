@@ -214,6 +214,14 @@ impl Query {
     }
 }
 
+/// A JSON request body.
+fn json_body<T: Serialize + ?Sized>(v: &T) -> Result<Body> {
+    Ok(Body {
+        bytes: serde_json::to_vec(v).map_err(|e| Error::Decode(e.to_string()))?,
+        content_type: "application/json",
+    })
+}
+
 /// Percent-encodes a path segment (names are DNS-like, but never trust).
 fn segment(s: &str) -> String {
     serde_urlencoded::to_string([("", s)])
@@ -306,10 +314,7 @@ impl<K: Resource> Api<K> {
     fn body_of(obj: &K) -> Result<Body> {
         let mut obj = obj.clone();
         obj.set_type_meta();
-        Ok(Body {
-            bytes: serde_json::to_vec(&obj).map_err(|e| Error::Decode(e.to_string()))?,
-            content_type: "application/json",
-        })
+        json_body(&obj)
     }
 
     /// Reads one object.
@@ -481,12 +486,8 @@ impl<K: Resource> Api<K> {
     /// 404, 409 for failed preconditions.
     pub async fn delete(&self, name: &str, opts: &DeleteOptions) -> Result<()> {
         let path = self.item(name, None, None)?;
-        let body = Body {
-            bytes: serde_json::to_vec(opts).map_err(|e| Error::Decode(e.to_string()))?,
-            content_type: "application/json",
-        };
         self.client
-            .send(Method::DELETE, &path, Some(body), None)
+            .send(Method::DELETE, &path, Some(json_body(opts)?), None)
             .await
             .map(drop)
     }
@@ -499,12 +500,8 @@ impl<K: Resource> Api<K> {
         let mut q = Query::default();
         lp.query(&mut q);
         let path = q.render(self.collection(self.namespace.as_deref()));
-        let body = Body {
-            bytes: serde_json::to_vec(opts).map_err(|e| Error::Decode(e.to_string()))?,
-            content_type: "application/json",
-        };
         self.client
-            .send(Method::DELETE, &path, Some(body), None)
+            .send(Method::DELETE, &path, Some(json_body(opts)?), None)
             .await
             .map(drop)
     }
@@ -520,11 +517,9 @@ impl<K: Resource> Api<K> {
         body: &T,
     ) -> Result<R> {
         let path = self.item(name, None, Some(subresource))?;
-        let body = Body {
-            bytes: serde_json::to_vec(body).map_err(|e| Error::Decode(e.to_string()))?,
-            content_type: "application/json",
-        };
-        self.client.json(Method::POST, &path, Some(body)).await
+        self.client
+            .json(Method::POST, &path, Some(json_body(body)?))
+            .await
     }
 
     /// The `/scale` subresource.
@@ -545,11 +540,9 @@ impl<K: Resource> Api<K> {
         let mut scale = scale.clone();
         scale.api_version = "autoscaling/v1".into();
         scale.kind = "Scale".into();
-        let body = Body {
-            bytes: serde_json::to_vec(&scale).map_err(|e| Error::Decode(e.to_string()))?,
-            content_type: "application/json",
-        };
-        self.client.json(Method::PUT, &path, Some(body)).await
+        self.client
+            .json(Method::PUT, &path, Some(json_body(&scale)?))
+            .await
     }
 }
 

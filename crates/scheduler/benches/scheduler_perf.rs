@@ -200,22 +200,16 @@ async fn run_phase(
         .resource_version;
     let (bound, watcher) = watch_bindings(client.clone(), ns, rv);
     let created_at: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
-    let next = Arc::new(AtomicUsize::new(0));
-    let writers = 32;
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..writers {
-        let pods = pods.clone();
-        let next = next.clone();
+    {
         let created_at = created_at.clone();
-        let nodes = nodes.clone();
         let ns = ns.to_string();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
+        for_each_index(n, move |i| {
+            let pods = pods.clone();
+            let created_at = created_at.clone();
+            let nodes = nodes.clone();
+            let ns = ns.clone();
+            async move {
                 let name = format!("pod-{i}");
                 let mut tries = 0;
                 while let Err(e) = pods.create(&PostParams::default(), &pod(&ns, &name)).await {
@@ -228,10 +222,8 @@ async fn run_phase(
                     null_bind(&pods, &name, &nodes[i % nodes.len()]).await;
                 }
             }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
+        })
+        .await;
     }
     let created_in = start.elapsed();
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -265,31 +257,47 @@ async fn run_phase(
     }
 }
 
-/// Creates `n` unbound pods in `ns` with 32 concurrent clients.
-async fn create_backlog(client: &Client, ns: &str, n: usize) {
-    create_namespace(client, ns).await;
-    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+/// Runs `f(0..n)` on 32 concurrent tasks, each taking the next index.
+async fn for_each_index<F, Fut>(n: usize, f: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..32 {
-        let pods = pods.clone();
         let next = next.clone();
-        let ns = ns.to_string();
+        let f = f.clone();
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= n {
                     break;
                 }
-                pods.create(&PostParams::default(), &pod(&ns, &format!("pod-{i}")))
-                    .await
-                    .unwrap();
+                f(i).await;
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
+}
+
+/// Creates `n` unbound pods in `ns` with 32 concurrent clients.
+async fn create_backlog(client: &Client, ns: &str, n: usize) {
+    create_namespace(client, ns).await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let ns = ns.to_string();
+    for_each_index(n, move |i| {
+        let pods = pods.clone();
+        let ns = ns.clone();
+        async move {
+            pods.create(&PostParams::default(), &pod(&ns, &format!("pod-{i}")))
+                .await
+                .unwrap();
+        }
+    })
+    .await;
 }
 
 /// A backlog being bound: when the first and last bindings were seen.
@@ -338,25 +346,14 @@ async fn bind_backlog<F: std::future::Future<Output = ()>>(
 /// The null scheduler on a backlog: 32 binders, round-robin nodes.
 async fn null_bind_all(client: &Client, ns: &str, n: usize, nodes: Arc<Vec<String>>) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
+    for_each_index(n, move |i| {
         let pods = pods.clone();
-        let next = next.clone();
         let nodes = nodes.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                null_bind(&pods, &format!("pod-{i}"), &nodes[i % nodes.len()]).await;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+        async move {
+            null_bind(&pods, &format!("pod-{i}"), &nodes[i % nodes.len()]).await;
+        }
+    })
+    .await;
 }
 
 /// CPU seconds (user + system) and peak RSS (KiB) of a process.

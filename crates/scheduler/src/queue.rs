@@ -354,34 +354,28 @@ impl SchedulingQueue {
     /// Something changed in the cluster that may let unschedulable pods
     /// fit: move them all back.
     pub fn move_all_to_active_or_backoff(&self) {
-        let mut st = self.lock();
-        st.moves += 1;
-        let now = Instant::now();
-        let keys: Vec<String> = st
-            .pods
-            .iter()
-            .filter(|(_, e)| e.at == Where::Unschedulable)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in &keys {
-            Self::requeue(&mut st, k, now);
-        }
-        drop(st);
-        if !keys.is_empty() {
-            self.notify.notify_one();
-        }
+        self.requeue_unschedulable(true, |_, _| true);
     }
 
     /// Retries pods that have been unschedulable for longer than
     /// `max_unschedulable` (call periodically).
     pub fn flush_unschedulable_leftover(&self) {
-        let mut st = self.lock();
-        let now = Instant::now();
         let max = self.config.max_unschedulable;
+        self.requeue_unschedulable(false, move |e, now| now - e.unschedulable_since >= max);
+    }
+
+    /// Moves the unschedulable pods `pick` selects back to backoff or
+    /// active; `cluster_change` counts as a move for in-flight attempts.
+    fn requeue_unschedulable(&self, cluster_change: bool, pick: impl Fn(&Entry, Instant) -> bool) {
+        let mut st = self.lock();
+        if cluster_change {
+            st.moves += 1;
+        }
+        let now = Instant::now();
         let keys: Vec<String> = st
             .pods
             .iter()
-            .filter(|(_, e)| e.at == Where::Unschedulable && now - e.unschedulable_since >= max)
+            .filter(|(_, e)| e.at == Where::Unschedulable && pick(e, now))
             .map(|(k, _)| k.clone())
             .collect();
         for k in &keys {
