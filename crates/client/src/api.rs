@@ -354,18 +354,35 @@ impl<K: Resource> Api<K> {
     /// # Errors
     /// As [`Api::list`].
     pub async fn list_all(&self, lp: &ListParams) -> Result<List<K>> {
+        self.list_all_with(lp, |_| {}).await
+    }
+
+    /// Every page of a list, applying `each` to the items of each page as
+    /// it arrives (so what `each` drops is never held for the whole list).
+    ///
+    /// # Errors
+    /// As [`Api::list`].
+    pub async fn list_all_with(
+        &self,
+        lp: &ListParams,
+        mut each: impl FnMut(&mut K),
+    ) -> Result<List<K>> {
         let mut page = self.list(lp).await?;
-        let mut items = std::mem::take(&mut page.items);
-        while !page.metadata.continue_.is_empty() {
-            let token = std::mem::take(&mut page.metadata.continue_);
+        let mut items = Vec::new();
+        loop {
+            let mut batch = std::mem::take(&mut page.items);
+            batch.iter_mut().for_each(&mut each);
+            items.append(&mut batch);
+            if page.metadata.continue_.is_empty() {
+                break;
+            }
             let next = ListParams {
-                continue_token: Some(token),
+                continue_token: Some(std::mem::take(&mut page.metadata.continue_)),
                 resource_version: None,
                 resource_version_match: None,
                 ..lp.clone()
             };
             page = self.list(&next).await?;
-            items.append(&mut page.items);
         }
         page.items = items;
         page.metadata.remaining_item_count = None;

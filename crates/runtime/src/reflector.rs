@@ -132,7 +132,12 @@ pub async fn run<K: Resource>(
                 .or_else(|| Some(list_rv.to_string())),
             ..config.list_params.clone()
         };
-        let list = match list_pages(&api, &lp, transform.as_ref()).await {
+        let each = |o: &mut K| {
+            if let Some(t) = &transform {
+                t(o);
+            }
+        };
+        let list = match api.list_all_with(&lp, each).await {
             Ok(l) => l,
             Err(e) => {
                 let wait = backoff.next_delay();
@@ -161,36 +166,6 @@ pub async fn run<K: Resource>(
             }
         }
     }
-}
-
-/// Every page of a list, transformed page by page so that what the
-/// transform drops is never held for the whole list at once.
-async fn list_pages<K: Resource>(
-    api: &Api<K>,
-    lp: &ListParams,
-    transform: Option<&Transform<K>>,
-) -> client::Result<api_types::meta::v1::List<K>> {
-    let mut page = api.list(lp).await?;
-    let mut items = Vec::new();
-    loop {
-        let mut batch = std::mem::take(&mut page.items);
-        if let Some(t) = transform {
-            batch.iter_mut().for_each(|o| t(o));
-        }
-        items.append(&mut batch);
-        if page.metadata.continue_.is_empty() {
-            break;
-        }
-        let next = ListParams {
-            continue_token: Some(std::mem::take(&mut page.metadata.continue_)),
-            resource_version: None,
-            resource_version_match: None,
-            ..lp.clone()
-        };
-        page = api.list(&next).await?;
-    }
-    page.items = items;
-    Ok(page)
 }
 
 /// Watches from `rv` until the version is gone, resuming after every

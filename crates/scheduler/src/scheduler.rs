@@ -216,24 +216,22 @@ impl Selectors {
         let ns = pod.metadata.namespace.as_str();
         let labels = &pod.metadata.labels;
         let mut out = Vec::new();
-        for svc in self.services.by_index(BY_NAMESPACE, ns) {
-            if let Some(sel) = svc.spec.as_ref().and_then(|s| s.selector.as_ref())
-                && !sel.is_empty()
-            {
-                let s = Selector::from_map(sel);
-                if s.matches(labels) {
-                    out.push(s);
-                }
-            }
-        }
-        for rc in self.controllers.by_index(BY_NAMESPACE, ns) {
-            if let Some(sel) = rc.spec.as_ref().and_then(|s| s.selector.as_ref())
-                && !sel.is_empty()
-            {
-                let s = Selector::from_map(sel);
-                if s.matches(labels) {
-                    out.push(s);
-                }
+        // Services and ReplicationControllers select with plain maps.
+        let maps = self
+            .services
+            .by_index(BY_NAMESPACE, ns)
+            .into_iter()
+            .filter_map(|svc| svc.spec.as_ref().and_then(|s| s.selector.clone()))
+            .chain(
+                self.controllers
+                    .by_index(BY_NAMESPACE, ns)
+                    .into_iter()
+                    .filter_map(|rc| rc.spec.as_ref().and_then(|s| s.selector.clone())),
+            );
+        for sel in maps.filter(|m| !m.is_empty()) {
+            let s = Selector::from_map(&sel);
+            if s.matches(labels) {
+                out.push(s);
             }
         }
         for rs in self.replica_sets.by_index(BY_NAMESPACE, ns) {
