@@ -9,6 +9,17 @@ need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The kubelet's tests run real pods: containerd's CRI plugin, runc, the CNI
+# plugins, iptables (CNI's portmap/firewall), busybox-static and gcc for the
+# offline test images (deploy/images/build.sh), iproute2 for clean-up.
+command -v containerd >/dev/null 2>&1 || need+=(containerd)
+command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v conntrack >/dev/null 2>&1 || need+=(conntrack)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 if ((${#need[@]})); then
   echo "== installing ${need[*]}"
   sudo=""

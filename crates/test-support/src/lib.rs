@@ -2,6 +2,8 @@
 //!
 //! - [`Etcd`]: starts a real `etcd` (Debian package `etcd-server`) on free
 //!   loopback ports in a temporary directory, and stops it when dropped.
+//! - [`Containerd`]: a real containerd with the CRI plugin, private to one
+//!   test, with the offline test images imported.
 //! - [`init_tracing`]: every test logs through `tracing` (`RUST_LOG` works).
 //! - [`free_port`]: a loopback port nobody listens on right now.
 //!
@@ -16,6 +18,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tokio::process::{Child, Command};
+
+pub mod containerd;
+pub use containerd::Containerd;
 
 /// Sets up `tracing` output for tests once per process (captured by the test
 /// harness; `RUST_LOG=debug` for more).

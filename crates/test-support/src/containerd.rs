@@ -1,0 +1,319 @@
+//! [`Containerd`]: a real containerd with the CRI plugin, private to one test.
+//!
+//! Each instance gets its own root, state, runc root, CNI config directory,
+//! bridge name, pod subnet and cgroup root, so tests can run side by side on
+//! one machine, and leaves nothing behind when dropped: containers are
+//! killed through runc, shims stopped, mounts undone, the bridge and cgroups
+//! removed. The settings are those of `CRI-OFFLINE.md`
+//! (`restrict_oom_score_adj`, cgroupfs, a locally imported pause image).
+//!
+//! Needs root and the Debian packages `containerd runc
+//! containernetworking-plugins iptables busybox-static` plus `gcc` (the test
+//! command installs them). Without them it panics with what to install:
+//! such tests never pass silently.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+/// The sandbox image every test containerd is configured with.
+pub const PAUSE_IMAGE: &str = "localhost/oxkube/pause:1.0";
+/// The busybox test image (also tagged `docker.io/library/busybox:latest`).
+pub const BUSYBOX_IMAGE: &str = "localhost/oxkube/busybox:1.0";
+
+/// A running containerd, torn down with everything it started on drop.
+pub struct Containerd {
+    child: Option<Child>,
+    dir: Option<tempfile::TempDir>,
+    name: String,
+    index: u32,
+}
+
+impl std::fmt::Debug for Containerd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Containerd")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn need(path: &str, package: &str) {
+    let found = if path.starts_with('/') {
+        Path::new(path).exists()
+    } else {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("command -v {path}"))
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(
+        found,
+        "`{path}` is missing: install the Debian package {package} (e2e/test.sh does)"
+    );
+}
+
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{cmd:?}: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(format!("{cmd:?}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// The repository root (for `deploy/images/build.sh`).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+impl Containerd {
+    /// Starts containerd, waits until it answers, and imports the test
+    /// images (pause and busybox, built by `deploy/images/build.sh`).
+    ///
+    /// # Panics
+    /// When not root, when a package is missing, or when containerd does not
+    /// come up within 30 s.
+    pub fn start() -> Containerd {
+        assert!(
+            is_root(),
+            "tests with a real containerd run as root (as CI does)"
+        );
+        for (bin, pkg) in [
+            ("containerd", "containerd"),
+            ("ctr", "containerd"),
+            ("runc", "runc"),
+            ("/usr/lib/cni/bridge", "containernetworking-plugins"),
+            ("iptables", "iptables"),
+            ("/bin/busybox", "busybox-static"),
+            ("gcc", "gcc"),
+            ("ip", "iproute2"),
+        ] {
+            need(bin, pkg);
+        }
+        let index = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("oxt{}x{index}", std::process::id());
+        let dir = tempfile::Builder::new()
+            .prefix("oxcd")
+            .tempdir()
+            .expect("tempdir");
+        let d = dir.path();
+        for sub in ["root", "run", "runc", "cni", "certs.d", "images"] {
+            std::fs::create_dir_all(d.join(sub)).expect("mkdir");
+        }
+        let config = format!(
+            r#"version = 2
+root = "{d}/root"
+state = "{d}/run"
+[grpc]
+  address = "{d}/run/containerd.sock"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "{PAUSE_IMAGE}"
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  disable_apparmor = true
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "{d}/runc"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "{d}/cni"
+    max_conf_num = 1
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "{d}/certs.d"
+"#,
+            d = d.display()
+        );
+        std::fs::write(d.join("config.toml"), config).expect("write config");
+        let log = std::fs::File::create(d.join("containerd.log")).expect("log file");
+        let child = Command::new("containerd")
+            .arg("--config")
+            .arg(d.join("config.toml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .expect("cannot start containerd");
+        let cd = Containerd {
+            child: Some(child),
+            dir: Some(dir),
+            name,
+            index,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while run(Command::new("ctr")
+            .arg("--address")
+            .arg(cd.socket())
+            .arg("version"))
+        .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "containerd did not answer; see {}",
+                cd.log_path().display()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let images = cd.dir().join("images");
+        let built = run(Command::new(repo_root().join("deploy/images/build.sh"))
+            .arg(&images)
+            .arg("--import")
+            .arg(cd.socket()));
+        if let Err(e) = built {
+            panic!("building the test images failed: {e}");
+        }
+        cd
+    }
+
+    fn dir(&self) -> &Path {
+        self.dir.as_ref().map(|d| d.path()).expect("containerd dir")
+    }
+
+    /// The socket path.
+    pub fn socket(&self) -> PathBuf {
+        self.dir().join("run/containerd.sock")
+    }
+
+    /// `unix:///…/containerd.sock`, for `--container-runtime-endpoint`.
+    pub fn endpoint(&self) -> String {
+        format!("unix://{}", self.socket().display())
+    }
+
+    /// The directory containerd reads its CNI config from.
+    pub fn cni_conf_dir(&self) -> PathBuf {
+        self.dir().join("cni")
+    }
+
+    /// A scratch directory for the test (kubelet root dir, logs, ...),
+    /// removed on drop.
+    pub fn scratch(&self, name: &str) -> PathBuf {
+        let p = self.dir().join("scratch").join(name);
+        std::fs::create_dir_all(&p).expect("mkdir scratch");
+        p
+    }
+
+    /// A bridge name nobody else uses; deleted on drop.
+    pub fn bridge(&self) -> String {
+        // Interface names are at most 15 bytes.
+        format!(
+            "oxb{}",
+            &self.name[3..].chars().rev().take(11).collect::<String>()
+        )
+    }
+
+    /// A pod subnet nobody else uses (10.250–254.x.0/24 by instance).
+    pub fn pod_cidr(&self) -> String {
+        let n = (std::process::id() % 5) * 256 + self.index % 256;
+        format!("10.{}.{}.0/24", 250 + n / 256, n % 256)
+    }
+
+    /// A cgroup root (for the kubelet's `--cgroup-root`), removed on drop.
+    pub fn cgroup_root(&self) -> String {
+        format!("/{}", self.name)
+    }
+
+    /// containerd's own log.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir().join("containerd.log")
+    }
+
+    fn teardown(&mut self) {
+        let Some(dir) = self.dir.as_ref().map(|d| d.path().to_path_buf()) else {
+            return;
+        };
+        let runc_root = dir.join("runc");
+        // 1. Every container and sandbox still there, killed and deleted.
+        if let Ok(ids) = run(Command::new("runc")
+            .arg("--root")
+            .arg(&runc_root)
+            .args(["list", "-q"]))
+        {
+            for id in ids.lines().filter(|l| !l.is_empty()) {
+                let _ = run(Command::new("runc")
+                    .arg("--root")
+                    .arg(&runc_root)
+                    .args(["delete", "--force", id]));
+            }
+        }
+        // 2. containerd, then its shims (they outlive it by design).
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let sock = self.socket().display().to_string();
+        if let Ok(procs) = std::fs::read_dir("/proc") {
+            for p in procs.flatten() {
+                let cmdline = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+                if cmdline.contains("containerd-shim") && cmdline.contains(&sock) {
+                    let _ = run(Command::new("kill").arg("-9").arg(p.file_name()));
+                }
+            }
+        }
+        // 3. Mounts under our directory (rootfs overlays, netns, shm), deepest first.
+        let prefix = dir.display().to_string();
+        let mut mounts: Vec<String> = std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(str::to_string))
+            .filter(|m| m.starts_with(&prefix))
+            .collect();
+        mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
+        for m in mounts {
+            let _ = run(Command::new("umount").arg("-l").arg(&m));
+        }
+        // 4. The bridge and the cgroups.
+        let _ = run(Command::new("ip").args(["link", "del", &self.bridge()]));
+        if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+            for h in hierarchies.flatten() {
+                remove_cgroup_tree(&h.path().join(&self.name));
+            }
+        }
+    }
+}
+
+/// Removes a cgroup directory and its children (cgroup dirs go with rmdir,
+/// innermost first; files inside are virtual).
+fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(dir);
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        self.teardown();
+        self.dir.take();
+    }
+}
