@@ -288,11 +288,34 @@ state = "{d}/run"
         for m in mounts {
             let _ = run(Command::new("umount").arg("-l").arg(&m));
         }
-        // 4. The bridge and the cgroups.
+        // 4. Anything still alive in our cgroups (containers whose runc
+        //    state was lost), then the bridge and the cgroups.
+        if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
+            for h in hierarchies.flatten() {
+                kill_cgroup_tree(&h.path().join(&self.name));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
         let _ = run(Command::new("ip").args(["link", "del", &self.bridge()]));
         if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
             for h in hierarchies.flatten() {
                 remove_cgroup_tree(&h.path().join(&self.name));
+            }
+        }
+    }
+}
+
+/// Kills every process in a cgroup directory and its children.
+fn kill_cgroup_tree(dir: &Path) {
+    if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+        for pid in procs.lines().filter(|l| !l.is_empty()) {
+            let _ = run(Command::new("kill").arg("-9").arg(pid));
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                kill_cgroup_tree(&e.path());
             }
         }
     }

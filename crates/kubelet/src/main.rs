@@ -1,0 +1,54 @@
+//! `kubelet`: the node agent. Flags follow upstream's (`--kubeconfig`,
+//! `--container-runtime-endpoint`, `--pod-manifest-path`, ...); see
+//! [`kubelet::options::Options`].
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use kubelet::kubelet::{Kubelet, KubeletConfig, Runtime};
+use kubelet::options::Options;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let opts = Options::parse();
+    let cfg = KubeletConfig::from_options(&opts)?;
+    let remote = cri::RemoteRuntime::new(
+        &opts.container_runtime_endpoint,
+        opts.runtime_request_timeout,
+    )
+    .context("--container-runtime-endpoint")?;
+    let client = match &opts.kubeconfig {
+        Some(path) => {
+            let config = client::Config::from_kubeconfig(path, None)
+                .with_context(|| format!("--kubeconfig {}", path.display()))?;
+            Some(client::Client::new(config).context("creating the apiserver client")?)
+        }
+        None => None,
+    };
+    let rt = Runtime {
+        runtime: Arc::new(remote.clone()),
+        images: Arc::new(remote),
+    };
+    let shutdown = async {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    };
+    Kubelet::run(cfg, rt, client, shutdown).await
+}

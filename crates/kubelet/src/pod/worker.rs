@@ -1,0 +1,209 @@
+//! Pod workers: one task per pod, so a slow pod (an image pull, a long
+//! preStop hook) never holds up another (upstream: `pod_workers.go`).
+//!
+//! A worker owns its pod's [`PodState`] and syncs when something happens:
+//! the pod changed in the apiserver ([`PodWorkers::update`]), its
+//! containers changed in the runtime ([`PodWorkers::wake`], from the PLEG),
+//! a back-off or probe timer fired, or the periodic resync came round.
+//! When a deleted pod has stopped, the worker confirms the deletion to the
+//! apiserver (DELETE with grace period 0 and the pod's UID as
+//! precondition), removes the sandboxes and volumes, and ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use api_types::core::v1::Pod;
+use api_types::meta::v1::{DeleteOptions, Preconditions};
+use client::Api;
+use tokio::sync::{Notify, watch};
+use tracing::{info, warn};
+
+use crate::pod::probe::Prober;
+use crate::pod::sync::{PodState, SyncOutcome, Syncer};
+
+/// What a worker is told about its pod.
+#[derive(Clone, Debug)]
+enum Desired {
+    Pod(Arc<Pod>),
+    /// Gone from every source without a graceful deletion (force-deleted,
+    /// or a static pod whose file was removed): stop at once.
+    Removed,
+}
+
+struct Handle {
+    tx: watch::Sender<Desired>,
+    wake: Arc<Notify>,
+}
+
+/// The set of pod workers.
+#[derive(Clone)]
+pub struct PodWorkers {
+    workers: Arc<Mutex<HashMap<String, Handle>>>,
+    syncer: Syncer,
+    resync: Duration,
+}
+
+impl std::fmt::Debug for PodWorkers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodWorkers")
+            .field("pods", &self.len())
+            .finish()
+    }
+}
+
+impl PodWorkers {
+    /// Workers that sync through `syncer` and resync every `resync`.
+    pub fn new(syncer: Syncer, resync: Duration) -> Self {
+        PodWorkers {
+            workers: Arc::default(),
+            syncer,
+            resync,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Handle>> {
+        self.workers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many pods have a worker.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether no pod has a worker.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The UIDs of the pods with a worker.
+    pub fn uids(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// The pod was added or changed: its worker syncs it (starting one if
+    /// needed).
+    pub fn update(&self, pod: Arc<Pod>) {
+        let uid = pod.metadata.uid.clone();
+        if uid.is_empty() {
+            return;
+        }
+        let mut workers = self.lock();
+        if let Some(h) = workers.get(&uid) {
+            h.tx.send_replace(Desired::Pod(pod));
+            return;
+        }
+        let (tx, rx) = watch::channel(Desired::Pod(pod));
+        let wake = Arc::new(Notify::new());
+        workers.insert(
+            uid.clone(),
+            Handle {
+                tx,
+                wake: wake.clone(),
+            },
+        );
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.run(uid.clone(), rx, wake).await;
+            this.lock().remove(&uid);
+        });
+    }
+
+    /// The pod is gone without a graceful deletion: stop it now.
+    pub fn remove(&self, uid: &str) {
+        if let Some(h) = self.lock().get(uid) {
+            h.tx.send_replace(Desired::Removed);
+        }
+    }
+
+    /// Something about the pod changed in the runtime: sync now.
+    pub fn wake(&self, uid: &str) {
+        if let Some(h) = self.lock().get(uid) {
+            h.wake.notify_one();
+        }
+    }
+
+    async fn run(&self, uid: String, mut rx: watch::Receiver<Desired>, wake: Arc<Notify>) {
+        let mut st = PodState::default();
+        let mut prober = Prober::default();
+        let mut retry = Duration::from_millis(500);
+        loop {
+            let desired = rx.borrow_and_update().clone();
+            let pod = match desired {
+                Desired::Removed => {
+                    info!(pod_uid = %uid, "pod removed: stopping it");
+                    if let Err(e) = self.syncer.clean_up(&uid).await {
+                        warn!(pod_uid = %uid, error = %e, "cleaning up failed");
+                    }
+                    return;
+                }
+                Desired::Pod(p) => p,
+            };
+            let mut next = self.resync;
+            match self.syncer.sync(&pod, &mut st).await {
+                Ok(SyncOutcome::Terminated) => {
+                    self.finish(&pod).await;
+                    if let Err(e) = self.syncer.clean_up(&uid).await {
+                        warn!(pod_uid = %uid, error = %e, "cleaning up failed");
+                    }
+                    return;
+                }
+                Ok(SyncOutcome::Running { wake_in }) => {
+                    retry = Duration::from_millis(500);
+                    if let Some(w) = wake_in {
+                        next = next.min(w + Duration::from_millis(50));
+                    }
+                }
+                Err(e) => {
+                    warn!(pod = %pod.metadata.key(), error = %e, "sync failed, retrying in {retry:?}");
+                    next = retry;
+                    retry = (retry * 2).min(Duration::from_secs(30));
+                }
+            }
+            // Probes due before the next sync run in between; a changed
+            // result syncs at once.
+            let deadline = tokio::time::Instant::now() + next;
+            loop {
+                let probe_at = prober.next_due(&pod, &st);
+                let until = probe_at.map_or(deadline, |p| p.min(deadline));
+                tokio::select! {
+                    r = rx.changed() => {
+                        if r.is_err() { return; }
+                        break;
+                    }
+                    _ = wake.notified() => break,
+                    _ = tokio::time::sleep_until(until) => {
+                        if until >= deadline { break; }
+                        if prober.run_due(&pod, &mut st, &self.syncer).await { break; }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Confirms a graceful deletion to the apiserver: the pod object goes.
+    async fn finish(&self, pod: &Pod) {
+        let Some(client) = &self.syncer.client else {
+            return;
+        };
+        if pod.metadata.deletion_timestamp.is_none() || pod.metadata.name.is_empty() {
+            return;
+        }
+        let api: Api<Pod> = Api::namespaced(client.clone(), &pod.metadata.namespace);
+        let opts = DeleteOptions {
+            grace_period_seconds: Some(0),
+            preconditions: Some(Preconditions {
+                uid: Some(pod.metadata.uid.clone()),
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        match api.delete(&pod.metadata.name, &opts).await {
+            Ok(()) => info!(pod = %pod.metadata.key(), "pod deleted"),
+            Err(e) if e.is_not_found() || e.is_conflict() => {}
+            Err(e) => {
+                warn!(pod = %pod.metadata.key(), error = %e, "confirming the deletion failed")
+            }
+        }
+    }
+}

@@ -1,0 +1,446 @@
+//! The kubelet with a real containerd (CRI), real CNI and a real
+//! apiserver: pods are created through the API and must really run.
+//! Needs root and the packages `e2e/test.sh` installs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_types::core::v1::{ConfigMap, Node, Pod, Secret};
+use api_types::meta::v1::DeleteOptions;
+use client::{Api, Client, PostParams};
+use cri::{RemoteRuntime, RuntimeService};
+use kubelet::kubelet::{Kubelet, KubeletConfig, Runtime};
+use serde_json::json;
+use test_support::containerd::{BUSYBOX_IMAGE, Containerd};
+use testenv::TestApiserver;
+use tokio::sync::oneshot;
+
+struct Cluster {
+    _api: TestApiserver,
+    client: Client,
+    cd: Containerd,
+    cri: RemoteRuntime,
+    node: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Cluster {
+    async fn start() -> Cluster {
+        test_support::init_tracing();
+        let cd = Containerd::start();
+        let api = TestApiserver::start().await;
+        let client = api.client();
+        let cri = RemoteRuntime::new(&cd.endpoint(), Duration::from_secs(60)).unwrap();
+        let mut c = Cluster {
+            _api: api,
+            client,
+            cd,
+            cri,
+            node: "node-a".into(),
+            stop: None,
+            task: None,
+        };
+        c.start_kubelet();
+        c.wait_node_ready().await;
+        c
+    }
+
+    fn config(&self) -> KubeletConfig {
+        let mut cfg = KubeletConfig::new(&self.node);
+        cfg.node.pod_cidr = Some(self.cd.pod_cidr());
+        cfg.node.node_ip = Some("127.0.0.1".parse().unwrap());
+        cfg.root_dir = self.cd.scratch("kubelet");
+        cfg.pod_logs_dir = self.cd.scratch("logs");
+        cfg.pod_manifest_path = Some(self.cd.scratch("manifests"));
+        cfg.cgroup_root = self.cd.cgroup_root();
+        cfg.cni_conf_dir = self.cd.cni_conf_dir();
+        cfg.cni_bridge = self.cd.bridge();
+        cfg.node_status_update_frequency = Duration::from_secs(1);
+        cfg.sync_frequency = Duration::from_secs(5);
+        cfg
+    }
+
+    fn start_kubelet(&mut self) {
+        let (tx, rx) = oneshot::channel();
+        let rt = Runtime {
+            runtime: Arc::new(self.cri.clone()),
+            images: Arc::new(self.cri.clone()),
+        };
+        let fut = Kubelet::run(self.config(), rt, Some(self.client.clone()), async move {
+            let _ = rx.await;
+        });
+        self.stop = Some(tx);
+        self.task = Some(tokio::spawn(async move {
+            fut.await.unwrap();
+        }));
+    }
+
+    async fn stop_kubelet(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+
+    async fn wait_node_ready(&self) {
+        let nodes: Api<Node> = Api::all(self.client.clone());
+        wait("node Ready", Duration::from_secs(30), || async {
+            let n = nodes.get_opt(&self.node).await.ok().flatten()?;
+            let ready = n
+                .status?
+                .conditions?
+                .into_iter()
+                .find(|c| c.type_ == "Ready")?;
+            (ready.status == "True").then_some(())
+        })
+        .await;
+    }
+
+    fn pods(&self) -> Api<Pod> {
+        Api::namespaced(self.client.clone(), "default")
+    }
+
+    async fn create(&self, pod: serde_json::Value) -> Pod {
+        let mut pod: Pod = serde_json::from_value(pod).unwrap();
+        pod.metadata.namespace = "default".into();
+        pod.spec.as_mut().unwrap().node_name = Some(self.node.clone());
+        self.pods()
+            .create(&PostParams::default(), &pod)
+            .await
+            .unwrap()
+    }
+
+    async fn wait_pod<T>(
+        &self,
+        name: &str,
+        what: &str,
+        secs: u64,
+        f: impl Fn(&Pod) -> Option<T>,
+    ) -> T {
+        wait(what, Duration::from_secs(secs), || async {
+            let p = self.pods().get_opt(name).await.ok().flatten()?;
+            f(&p)
+        })
+        .await
+    }
+
+    /// A container's log, as the runtime wrote it.
+    fn log(&self, pod: &Pod, container: &str, n: u32) -> String {
+        let dir = self.cd.scratch("logs").join(format!(
+            "default_{}_{}",
+            pod.metadata.name, pod.metadata.uid
+        ));
+        std::fs::read_to_string(dir.join(container).join(format!("{n}.log"))).unwrap_or_default()
+    }
+}
+
+async fn wait<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    f: impl Fn() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn phase(p: &Pod) -> &str {
+    p.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or_default()
+}
+
+fn container<'a>(p: &'a Pod, name: &str) -> Option<&'a api_types::core::v1::ContainerStatus> {
+    p.status
+        .as_ref()?
+        .container_statuses
+        .as_ref()?
+        .iter()
+        .find(|c| c.name == name)
+}
+
+fn http_get(url: &str) -> String {
+    let out = std::process::Command::new("busybox")
+        .args(["timeout", "3", "busybox", "wget", "-qO-", url])
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_run_serve_and_are_deleted_gracefully() {
+    let c = Cluster::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(c.client.clone(), "default");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(
+            json!({"metadata": {"name": "cfg"}, "data": {"color": "blue", "size": "L"}}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let secrets: Api<Secret> = Api::namespaced(c.client.clone(), "default");
+    secrets
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(
+                json!({"metadata": {"name": "pw"}, "stringData": {"password": "s3cret"}}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+
+    // An init container writes the page into an emptyDir; the web server
+    // serves it; env comes from the downward API, a ConfigMap and a Secret.
+    let created = c
+        .create(json!({
+            "metadata": {"name": "web", "labels": {"app": "web"}},
+            "spec": {
+                "initContainers": [{"name": "init", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+                    "command": ["sh", "-c", "echo hello from $(POD_NAME) > /www/index.html"],
+                    "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                    "volumeMounts": [{"name": "www", "mountPath": "/www"}]}],
+                "containers": [{"name": "httpd", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+                    "command": ["sh", "-c", "echo color=$COLOR pw=$PW ns=$NS; cat /etc/cfg/size; echo; exec httpd -f -p 8080 -h /www"],
+                    "env": [
+                        {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "color"}}},
+                        {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "password"}}},
+                        {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+                    "ports": [{"containerPort": 8080}],
+                    "volumeMounts": [{"name": "www", "mountPath": "/www", "readOnly": true}, {"name": "cfg", "mountPath": "/etc/cfg"}]},
+                    {"name": "sidecar", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+                    "command": ["sh", "-c", "sleep 1; wget -qO- http://localhost:8080/index.html; exec sleep 3600"]}],
+                "volumes": [{"name": "www", "emptyDir": {}}, {"name": "cfg", "configMap": {"name": "cfg"}}],
+                "terminationGracePeriodSeconds": 5,
+            }
+        }))
+        .await;
+    let pod = c
+        .wait_pod("web", "web Running and Ready", 60, |p| {
+            let ready = p
+                .status
+                .as_ref()?
+                .conditions
+                .as_ref()?
+                .iter()
+                .any(|c| c.type_ == "Ready" && c.status == "True");
+            (phase(p) == "Running" && ready).then(|| p.clone())
+        })
+        .await;
+    let status = pod.status.clone().unwrap();
+    let ip = status.pod_ip.clone().expect("pod IP");
+    assert!(
+        ip.starts_with(&c.cd.pod_cidr()[..c.cd.pod_cidr().len() - 4]),
+        "{ip} in {}",
+        c.cd.pod_cidr()
+    );
+    assert_eq!(status.qos_class.as_deref(), Some("BestEffort"));
+    assert_eq!(
+        status.init_container_statuses.as_ref().unwrap()[0]
+            .state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .unwrap()
+            .reason
+            .as_deref(),
+        Some("Completed")
+    );
+    assert!(
+        container(&pod, "httpd")
+            .unwrap()
+            .container_id
+            .as_deref()
+            .unwrap()
+            .starts_with("containerd://")
+    );
+
+    // Reachable on its pod IP from the node.
+    assert_eq!(
+        http_get(&format!("http://{ip}:8080/index.html")).trim(),
+        "hello from web"
+    );
+    // Environment and configMap volume.
+    let log = c.log(&pod, "httpd", 0);
+    assert!(log.contains("color=blue pw=s3cret ns=default"), "{log}");
+    assert!(log.contains(" stdout F L"), "{log}");
+    // Two containers share localhost.
+    let side = wait("sidecar output", Duration::from_secs(10), || async {
+        let l = c.log(&pod, "sidecar", 0);
+        l.contains("hello from web").then_some(l)
+    })
+    .await;
+    assert!(side.contains("hello from web"));
+
+    // Graceful deletion: the kubelet stops the containers and confirms.
+    c.pods()
+        .delete("web", &DeleteOptions::default())
+        .await
+        .unwrap();
+    wait("pod object gone", Duration::from_secs(30), || async {
+        c.pods()
+            .get_opt("web")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    wait("sandbox removed", Duration::from_secs(10), || async {
+        c.cri
+            .list_pod_sandbox(None)
+            .await
+            .ok()?
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+    let _ = created;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_loop_back_off_and_probes() {
+    let c = Cluster::start().await;
+    c.create(json!({
+        "metadata": {"name": "crasher"},
+        "spec": {"containers": [{"name": "c", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sh", "-c", "echo boom; exit 3"]}]}
+    }))
+    .await;
+    c.create(json!({
+        "metadata": {"name": "probed"},
+        "spec": {"terminationGracePeriodSeconds": 2, "containers": [{"name": "app", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
+            "command": ["sh", "-c", "touch /tmp/alive; exec sleep 3600"],
+            "readinessProbe": {"exec": {"command": ["test", "-f", "/tmp/ready"]}, "periodSeconds": 1, "failureThreshold": 1},
+            "livenessProbe": {"exec": {"command": ["test", "-f", "/tmp/alive"]}, "periodSeconds": 1, "failureThreshold": 2}}]}
+    }))
+    .await;
+
+    // The crashing container restarts at once, then backs off.
+    let (restarts, last) = c
+        .wait_pod("crasher", "CrashLoopBackOff", 40, |p| {
+            let cs = container(p, "c")?;
+            let waiting = cs.state.as_ref()?.waiting.as_ref()?;
+            (waiting.reason.as_deref() == Some("CrashLoopBackOff"))
+                .then(|| (cs.restart_count, cs.last_state.clone()))
+        })
+        .await;
+    assert!(restarts >= 1, "restartCount {restarts}");
+    let last = last.unwrap().terminated.unwrap();
+    assert_eq!((last.exit_code, last.reason.as_deref()), (3, Some("Error")));
+
+    // Readiness: not ready until the file exists.
+    let p = c
+        .wait_pod("probed", "probed Running", 30, |p| {
+            (phase(p) == "Running").then(|| p.clone())
+        })
+        .await;
+    assert!(!container(&p, "app").unwrap().ready);
+    let id = container(&p, "app")
+        .unwrap()
+        .container_id
+        .clone()
+        .unwrap()
+        .replace("containerd://", "");
+    c.cri
+        .exec_sync(
+            &id,
+            vec!["touch".into(), "/tmp/ready".into()],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    c.wait_pod("probed", "ready after the probe passes", 15, |p| {
+        container(p, "app")?.ready.then_some(())
+    })
+    .await;
+    // Liveness: removing the file gets the container restarted.
+    c.cri
+        .exec_sync(
+            &id,
+            vec!["rm".into(), "/tmp/alive".into()],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    c.wait_pod("probed", "restart after liveness failure", 30, |p| {
+        let cs = container(p, "app")?;
+        (cs.restart_count >= 1 && cs.state.as_ref()?.running.is_some()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_pods_and_kubelet_restart() {
+    let mut c = Cluster::start().await;
+    let manifests = c.cd.scratch("manifests");
+    let manifest = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  containers:\n  - name: web\n    image: {BUSYBOX_IMAGE}\n    command: [sh, -c, 'exec sleep 3600']\n"
+    );
+    std::fs::write(manifests.join("web.yaml"), &manifest).unwrap();
+    let mirror_name = format!("static-web-{}", c.node);
+    let mirror = c
+        .wait_pod(&mirror_name, "mirror pod Running", 40, |p| {
+            (phase(p) == "Running").then(|| p.clone())
+        })
+        .await;
+    assert!(
+        mirror
+            .metadata
+            .annotations
+            .contains_key("kubernetes.io/config.mirror")
+    );
+    assert_eq!(mirror.metadata.owner_references[0].kind, "Node");
+
+    c.create(json!({"metadata": {"name": "long"}, "spec": {"containers": [{"name": "c", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent", "command": ["sleep", "3600"]}]}})).await;
+    let before = c
+        .wait_pod("long", "long Running", 30, |p| {
+            (phase(p) == "Running")
+                .then(|| container(p, "c").cloned())
+                .flatten()
+        })
+        .await;
+
+    // A restarted kubelet adopts what runs: nothing restarts.
+    c.stop_kubelet().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    c.start_kubelet();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = c
+        .wait_pod("long", "long still Running", 10, |p| {
+            container(p, "c").cloned()
+        })
+        .await;
+    assert_eq!(after.container_id, before.container_id);
+    assert_eq!(after.restart_count, 0);
+    assert!(after.state.unwrap().running.is_some());
+
+    // Removing the manifest stops the static pod and deletes the mirror.
+    std::fs::remove_file(manifests.join("web.yaml")).unwrap();
+    wait("mirror deleted", Duration::from_secs(30), || async {
+        c.pods()
+            .get_opt(&mirror_name)
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    c.stop_kubelet().await;
+}
