@@ -729,11 +729,15 @@ impl Syncer {
             stdin_once: c.stdin_once.unwrap_or(false),
             tty: c.tty.unwrap_or(false),
             linux: Some(v1::LinuxContainerConfig {
-                resources: Some(resources::linux_resources(
-                    c,
-                    qos,
-                    self.node.memory_capacity,
-                )),
+                resources: Some(v1::LinuxContainerResources {
+                    // The pod-aware score (sidecars, node-critical pods).
+                    oom_score_adj: resources::container_oom_score_adj(
+                        pod,
+                        c,
+                        self.node.memory_capacity,
+                    ),
+                    ..resources::linux_resources(c, qos, self.node.memory_capacity)
+                }),
                 security_context: Some(sec),
             }),
             ..Default::default()
