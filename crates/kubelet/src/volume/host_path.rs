@@ -46,7 +46,7 @@ fn check_type(path: &str, type_: &str) -> Result<(), VolumeError> {
             .mode(0o755)
             .create(p)
             .map_err(|e| VolumeError::io("create directory", p, e)),
-        "DirectoryOrCreate" | "Directory" => expect(path, "Directory", "directory"),
+        "DirectoryOrCreate" | "Directory" => require_type(path, "Directory", "directory"),
         "FileOrCreate" if !exists(p) => {
             // Deliberately not creating parents: upstream does not either.
             match fs::OpenOptions::new()
@@ -61,10 +61,10 @@ fn check_type(path: &str, type_: &str) -> Result<(), VolumeError> {
                 Err(e) => Err(VolumeError::io("create file", p, e)),
             }
         }
-        "FileOrCreate" | "File" => expect(path, "File", "file"),
-        "Socket" => expect(path, "Socket", "socket file"),
-        "CharDevice" => expect(path, "CharDevice", "character device"),
-        "BlockDevice" => expect(path, "BlockDevice", "block device"),
+        "FileOrCreate" | "File" => require_type(path, "File", "file"),
+        "Socket" => require_type(path, "Socket", "socket file"),
+        "CharDevice" => require_type(path, "CharDevice", "character device"),
+        "BlockDevice" => require_type(path, "BlockDevice", "block device"),
         other => Err(VolumeError::InvalidHostPathType(other.to_string())),
     }
 }
@@ -74,7 +74,11 @@ fn exists(path: &Path) -> bool {
 }
 
 /// Fails unless `path` is of the `wanted` type (upstream's type names).
-fn expect(path: &str, wanted: &'static str, description: &'static str) -> Result<(), VolumeError> {
+fn require_type(
+    path: &str,
+    wanted: &'static str,
+    description: &'static str,
+) -> Result<(), VolumeError> {
     let Ok(meta) = fs::metadata(path) else {
         return Err(VolumeError::HostPathMissing(path.to_string()));
     };

@@ -34,12 +34,13 @@
 //!    the pod directories so the kubelet can find orphans after a restart.
 //!
 //! # Layout
-//! - [`empty_dir`], [`host_path`]: the two kinds that need no API object.
-//! - [`payload`] and [`downward_api`]: pure functions deciding the files of
-//!   configMap, secret, projected and downwardAPI volumes.
+//! - `empty_dir.rs`, `host_path.rs`: the two kinds that need no API object.
+//! - `payload.rs` and `downward_api.rs`: pure functions deciding the files
+//!   of configMap, secret, projected and downwardAPI volumes.
 //! - [`atomic_writer`]: writing those files in place, atomically.
-//! - [`container_mounts`]: `volumeMounts` → CRI mounts, `subPath`.
-//! - [`mount_point`]: the mount syscalls (tmpfs, unmount, mountinfo).
+//! - `container_mounts.rs`: `volumeMounts` → CRI mounts, `subPath`.
+//! - `mount_point.rs`: the mount syscalls (tmpfs, unmount, mountinfo).
+//! - `tests.rs`: the whole manager on temporary root directories.
 //!
 //! # Differences from upstream
 //! No persistent volumes (PVC, NFS, CSI, ...) and no image volumes: such a
@@ -48,13 +49,13 @@
 //! hugepages medium, no quota on emptyDir `sizeLimit` on disk.
 
 pub mod atomic_writer;
-pub mod container_mounts;
-pub mod downward_api;
-pub mod empty_dir;
+mod container_mounts;
+mod downward_api;
+mod empty_dir;
 mod error;
-pub mod host_path;
-pub mod mount_point;
-pub mod payload;
+mod host_path;
+mod mount_point;
+mod payload;
 
 #[cfg(test)]
 mod tests;
@@ -240,8 +241,9 @@ impl VolumeManager {
 
     /// The CRI mounts for `container`, given the host paths [`setup`]
     /// returned. `subPathExpr` sees the variables that can be known from
-    /// the pod alone (literal values and pod fields, see
-    /// [`container_mounts::pod_level_env`]).
+    /// the pod alone: literal values (earlier variables expanded) and pod
+    /// fields (`metadata.*`, `spec.nodeName`, `spec.serviceAccountName`,
+    /// `status.podIP`, `status.hostIP`).
     ///
     /// # Errors
     /// A `volumeMount` naming a volume missing from `volumes`, an invalid or
