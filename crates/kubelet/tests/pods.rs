@@ -220,7 +220,9 @@ async fn pods_run_serve_and_are_deleted_gracefully() {
                         {"name": "COLOR", "valueFrom": {"configMapKeyRef": {"name": "cfg", "key": "color"}}},
                         {"name": "PW", "valueFrom": {"secretKeyRef": {"name": "pw", "key": "password"}}},
                         {"name": "NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
-                    "ports": [{"containerPort": 8080}],
+                    "ports": [{"name": "http", "containerPort": 8080}],
+                    // Ready means serving: the GET below must not race httpd's start.
+                    "readinessProbe": {"tcpSocket": {"port": "http"}, "periodSeconds": 1},
                     "volumeMounts": [{"name": "www", "mountPath": "/www", "readOnly": true}, {"name": "cfg", "mountPath": "/etc/cfg"}]},
                     {"name": "sidecar", "image": BUSYBOX_IMAGE, "imagePullPolicy": "IfNotPresent",
                     "command": ["sh", "-c", "sleep 1; wget -qO- http://localhost:8080/index.html; exec sleep 3600"]}],

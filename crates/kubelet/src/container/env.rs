@@ -26,6 +26,7 @@
 //! value. (Upstream builds a Go map, so its order is random; ours is stable,
 //! which keeps container configs comparable between syncs.)
 
+use crate::volume::downward_api::format_map;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use api_types::core::v1::{
@@ -437,41 +438,6 @@ fn field_value(pod: &Pod, sel: &ObjectFieldSelector, ctx: &EnvContext) -> Result
     })
 }
 
-/// All entries as `key="value"` lines, sorted by key, values quoted like Go's `%q`.
-fn format_map(m: &BTreeMap<String, String>) -> String {
-    m.iter()
-        .map(|(k, v)| format!("{k}={}", go_quote(v)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// A double-quoted string with Go's escapes (`strconv.Quote`), close enough
-/// for label and annotation values: printable characters stay as they are.
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// The resources of one container as the downward API sees them.
 fn resource_view(
     res: Option<&ResourceRequirements>,
@@ -732,6 +698,7 @@ pub fn referenced_objects(pod: &Pod) -> (BTreeSet<String>, BTreeSet<String>) {
 
 #[cfg(test)]
 mod tests {
+    use crate::volume::downward_api::go_quote;
     use serde_json::{Value, json};
 
     use super::*;

@@ -13,7 +13,7 @@
 //! - **startup** holds the other two back until it succeeds once; failing
 //!   it is handled like liveness.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use api_types::core::v1::{Container, Pod, Probe};
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::pod::handlers::{self, Outcome};
 use crate::pod::runtime_state::State;
-use crate::pod::sync::{PodState, Syncer, now_nanos};
+use crate::pod::sync::{PodState, Syncer, find_container, now_nanos};
 
 /// Which probe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,6 +70,12 @@ fn secs(v: Option<i32>, default: i32) -> Duration {
     Duration::from_secs(v.filter(|v| *v > 0).unwrap_or(default) as u64)
 }
 
+/// The spec of the running container instance `id`.
+fn container_of<'a>(pod: &'a Pod, st: &PodState, id: &str) -> Option<&'a Container> {
+    let info = st.runtime.containers.iter().find(|c| c.id == id)?;
+    find_container(pod, &info.name)
+}
+
 /// Whether probes of `kind` may run (startup has passed, if there is one).
 fn active(kind: Kind, c: &Container, st: &PodState, id: &str) -> bool {
     kind == Kind::Startup
@@ -81,28 +87,22 @@ impl Prober {
     /// Brings the probe set in line with the running containers and returns
     /// when the next probe is due.
     pub fn next_due(&mut self, pod: &Pod, st: &PodState) -> Option<Instant> {
-        let spec = pod.spec.as_ref()?;
         let now = Instant::now();
         let now_ns = now_nanos();
-        let mut live = Vec::new();
+        let mut live = HashSet::new();
         for info in st
             .runtime
             .containers
             .iter()
             .filter(|c| c.state == State::Running)
         {
-            let Some(c) = spec
-                .containers
-                .iter()
-                .chain(spec.init_containers.iter().flatten())
-                .find(|c| c.name == info.name)
-            else {
+            let Some(c) = find_container(pod, &info.name) else {
                 continue;
             };
             for kind in [Kind::Startup, Kind::Liveness, Kind::Readiness] {
                 let Some(p) = kind.of(c) else { continue };
                 let key = (info.id.clone(), kind);
-                live.push(key.clone());
+                live.insert(key.clone());
                 self.states.entry(key).or_insert_with(|| {
                     let delay = secs(p.initial_delay_seconds, 0).as_nanos() as i64;
                     let wait = (info.started_at + delay - now_ns).max(0);
@@ -119,17 +119,7 @@ impl Prober {
         self.states
             .iter()
             .filter(|((id, kind), _)| {
-                st.runtime
-                    .containers
-                    .iter()
-                    .find(|c| &c.id == id)
-                    .and_then(|info| {
-                        spec.containers
-                            .iter()
-                            .chain(spec.init_containers.iter().flatten())
-                            .find(|c| c.name == info.name)
-                    })
-                    .is_some_and(|c| active(*kind, c, st, id))
+                container_of(pod, st, id).is_some_and(|c| active(*kind, c, st, id))
             })
             .map(|(_, s)| s.next)
             .min()
@@ -138,9 +128,6 @@ impl Prober {
     /// Runs every probe that is due; `true` when a result changed (the pod
     /// should sync).
     pub async fn run_due(&mut self, pod: &Pod, st: &mut PodState, syncer: &Syncer) -> bool {
-        let Some(spec) = pod.spec.as_ref() else {
-            return false;
-        };
         let now = Instant::now();
         let pod_ip = st.runtime.pod_ip().unwrap_or_default().to_string();
         let due: Vec<(String, Kind)> = self
@@ -151,15 +138,7 @@ impl Prober {
             .collect();
         let mut changed = false;
         for (id, kind) in due {
-            let Some(info) = st.runtime.containers.iter().find(|c| c.id == id).cloned() else {
-                continue;
-            };
-            let Some(c) = spec
-                .containers
-                .iter()
-                .chain(spec.init_containers.iter().flatten())
-                .find(|c| c.name == info.name)
-            else {
+            let Some(c) = container_of(pod, st, &id) else {
                 continue;
             };
             if !active(kind, c, st, &id) {

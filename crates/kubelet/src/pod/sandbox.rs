@@ -259,12 +259,10 @@ pub fn etc_hosts(pod: &Pod, pod_ip: &str) -> String {
 /// Mounts every container gets besides its volumes: `/etc/hosts` (pods
 /// with their own network) and the termination-message file.
 pub fn extra_mounts(
-    node: &NodeContext,
     volumes: &VolumeManager,
     pod: &Pod,
     c: &Container,
 ) -> Result<Vec<v1::Mount>, String> {
-    let _ = node; // per-node settings for these files may come later
     let dir = volumes.pod_dir(&pod.metadata.uid);
     let mut out = vec![];
     let host_network = pod

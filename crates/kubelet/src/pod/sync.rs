@@ -120,8 +120,8 @@ pub fn grace_period(pod: &Pod) -> i64 {
         .max(0)
 }
 
-/// All containers of the spec, init containers first.
-fn find_container<'a>(pod: &'a Pod, name: &str) -> Option<&'a Container> {
+/// The container of the spec named `name` (init containers first).
+pub(crate) fn find_container<'a>(pod: &'a Pod, name: &str) -> Option<&'a Container> {
     let spec = pod.spec.as_ref()?;
     spec.init_containers
         .iter()
@@ -684,9 +684,7 @@ impl Syncer {
             .volumes
             .mounts(pod, c, volumes)
             .map_err(|e| config_error(e.to_string()))?;
-        mounts.extend(
-            sandbox::extra_mounts(&self.node, &self.volumes, pod, c).map_err(config_error)?,
-        );
+        mounts.extend(sandbox::extra_mounts(&self.volumes, pod, c).map_err(config_error)?);
         let (command, args) = env::expand_command(c, &envs);
         let qos = api_types::core::v1::qos::qos_class(
             pod.spec.as_ref().map_or(&Default::default(), |s| s),

@@ -94,7 +94,7 @@ pub fn format_map(map: &BTreeMap<String, String>) -> String {
 
 /// Go's `strconv.Quote` for valid UTF-8: backslash escapes for quotes,
 /// backslashes and control characters; other characters kept as they are.
-fn go_quote(s: &str) -> String {
+pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

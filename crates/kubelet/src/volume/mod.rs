@@ -50,7 +50,7 @@
 
 pub mod atomic_writer;
 mod container_mounts;
-mod downward_api;
+pub(crate) mod downward_api;
 mod empty_dir;
 mod error;
 mod host_path;
