@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+# protoc's well-known types (google/protobuf/*.proto), which etcd-client's
+# protos import; only a recommendation of protobuf-compiler.
+[ -f /usr/include/google/protobuf/descriptor.proto ] || need+=(libprotobuf-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # The kubelet's tests run real pods: containerd's CRI plugin, runc, the CNI
 # plugins, iptables (CNI's portmap/firewall), busybox-static and gcc for the

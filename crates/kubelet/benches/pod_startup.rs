@@ -173,7 +173,10 @@ async fn main() {
         .arg(format!("--cni-bridge={}", cd.bridge()))
         .arg("--max-pods=250")
         .arg("--healthz-port=0")
-        .env("RUST_LOG", "warn")
+        .env(
+            "RUST_LOG",
+            std::env::var("KUBELET_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .spawn()
         .expect("start the kubelet binary");
     let client = server.client();
