@@ -74,6 +74,10 @@ pub async fn run(
         }
     };
     tracing::info!(addr = %listener.local_addr()?, backend = storage.backend(), "kube-apiserver serving");
+    // No Nagle: watch events and small responses go out at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;

@@ -5,7 +5,9 @@
 //! (root; the packages `e2e/test.sh` installs).
 //!
 //! 1. **Baseline**: `RunPodSandbox` + `CreateContainer` + `StartContainer`
-//!    straight through CRI, one pod at a time (what any kubelet must wait for).
+//!    straight through CRI, one pod at a time (what any kubelet must wait
+//!    for), and the burst's number of pods all at once (what containerd
+//!    can do on this machine).
 //! 2. **Steady**: pods created through the apiserver at `--rate` per second
 //!    (default 1/s, 60 pods), already bound (`spec.nodeName`, so the
 //!    scheduler is not part of the figure); latency = create → the watch
@@ -56,6 +58,42 @@ fn pod(name: &str, node: &str) -> Pod {
         }
     }))
     .unwrap()
+}
+
+/// One pod straight through CRI: sandbox, then a busybox `sleep`.
+/// Returns the sandbox ID.
+async fn raw_pod(rt: &RemoteRuntime, logs: &std::path::Path, cgroups: &str, name: &str) -> String {
+    let sandbox = v1::PodSandboxConfig {
+        metadata: Some(v1::PodSandboxMetadata {
+            name: name.into(),
+            uid: format!("{name}-uid"),
+            namespace: "bench".into(),
+            attempt: 0,
+        }),
+        log_directory: logs.display().to_string(),
+        linux: Some(v1::LinuxPodSandboxConfig {
+            cgroup_parent: format!("{cgroups}/{name}"),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let sb = rt.run_pod_sandbox(sandbox.clone(), "").await.unwrap();
+    let c = v1::ContainerConfig {
+        metadata: Some(v1::ContainerMetadata {
+            name: "c".into(),
+            attempt: 0,
+        }),
+        image: Some(v1::ImageSpec {
+            image: BUSYBOX_IMAGE.into(),
+            ..Default::default()
+        }),
+        command: vec!["sleep".into(), "3600".into()],
+        log_path: format!("{name}.log"),
+        ..Default::default()
+    };
+    let id = rt.create_container(&sb, c, sandbox).await.unwrap();
+    rt.start_container(&id).await.unwrap();
+    sb
 }
 
 fn proc_stat(pid: u32) -> (u64, f64) {
@@ -187,43 +225,32 @@ async fn main() {
 
     // 1. Raw CRI baseline, one pod at a time, same image and network.
     let rt = RemoteRuntime::new(&cd.endpoint(), Duration::from_secs(60)).unwrap();
+    let (logs, cgroups) = (cd.scratch("raw-logs"), cd.cgroup_root());
     let mut raw = Vec::new();
     for i in 0..baseline_n {
-        let sandbox = v1::PodSandboxConfig {
-            metadata: Some(v1::PodSandboxMetadata {
-                name: format!("raw-{i}"),
-                uid: format!("raw-uid-{i}"),
-                namespace: "bench".into(),
-                attempt: 0,
-            }),
-            log_directory: cd.scratch("raw-logs").display().to_string(),
-            linux: Some(v1::LinuxPodSandboxConfig {
-                cgroup_parent: format!("{}/raw-{i}", cd.cgroup_root()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
         let t = Instant::now();
-        let sb = rt.run_pod_sandbox(sandbox.clone(), "").await.unwrap();
-        let c = v1::ContainerConfig {
-            metadata: Some(v1::ContainerMetadata {
-                name: "c".into(),
-                attempt: 0,
-            }),
-            image: Some(v1::ImageSpec {
-                image: BUSYBOX_IMAGE.into(),
-                ..Default::default()
-            }),
-            command: vec!["sleep".into(), "3600".into()],
-            log_path: format!("c-{i}.log"),
-            ..Default::default()
-        };
-        let id = rt.create_container(&sb, c, sandbox).await.unwrap();
-        rt.start_container(&id).await.unwrap();
+        let sb = raw_pod(&rt, &logs, &cgroups, &format!("raw-{i}")).await;
         raw.push(t.elapsed().as_secs_f64() * 1000.0);
         rt.stop_pod_sandbox(&sb).await.unwrap();
         rt.remove_pod_sandbox(&sb).await.unwrap();
     }
+    // The same burst straight through CRI, all at once: what containerd
+    // itself can do on this machine.
+    let t = Instant::now();
+    let raw_burst: Vec<(String, f64)> = futures::future::join_all((0..burst).map(|i| {
+        let (rt, logs, cgroups) = (&rt, &logs, &cgroups);
+        async move {
+            let sb = raw_pod(rt, logs, cgroups, &format!("raw-burst-{i}")).await;
+            (sb, t.elapsed().as_secs_f64() * 1000.0)
+        }
+    }))
+    .await;
+    let raw_burst_total = t.elapsed().as_secs_f64();
+    for (sb, _) in &raw_burst {
+        rt.stop_pod_sandbox(sb).await.unwrap();
+        rt.remove_pod_sandbox(sb).await.unwrap();
+    }
+    let mut raw_burst: Vec<f64> = raw_burst.into_iter().map(|(_, ms)| ms).collect();
 
     // 2. Steady rate, 3. burst.
     let names: Vec<String> = (0..steady).map(|i| format!("steady-{i}")).collect();
@@ -244,6 +271,7 @@ async fn main() {
     let report = json!({
         "bench": "pod_startup",
         "raw_cri_ms": {"n": raw.len(), "p50": pct(&mut raw_c, 0.5), "p99": pct(&mut raw, 0.99)},
+        "raw_cri_burst": {"n": raw_burst.len(), "p50_ms": pct(&mut raw_burst, 0.5), "p99_ms": pct(&mut raw_burst, 0.99), "all_running_s": raw_burst_total},
         "steady": {"rate_per_s": rate, "n": steady, "running": s_n, "p50_ms": pct(&mut steady_ms, 0.5), "p99_ms": pct(&mut steady_ms, 0.99)},
         "burst": {"n": burst, "running": b_n, "p50_ms": pct(&mut burst_ms, 0.5), "p99_ms": pct(&mut burst_ms, 0.99), "all_running_s": burst_total},
         "kubelet": {"pods": running, "rss_mib": rss1.max(rss0) as f64 / 1024.0, "cpu_percent_idle": (cpu1 - cpu0) / 10.0 * 100.0},
@@ -254,6 +282,11 @@ async fn main() {
         report["raw_cri_ms"]["p50"].as_f64().unwrap_or(0.0),
         report["raw_cri_ms"]["p99"].as_f64().unwrap_or(0.0),
         raw.len()
+    );
+    println!(
+        "  raw CRI burst of {burst}:       p50 {:.0} ms  p99 {:.0} ms  (all in {raw_burst_total:.1} s)",
+        report["raw_cri_burst"]["p50_ms"].as_f64().unwrap_or(0.0),
+        report["raw_cri_burst"]["p99_ms"].as_f64().unwrap_or(0.0),
     );
     println!(
         "  steady {rate}/s create→Running:   p50 {:.0} ms  p99 {:.0} ms  ({s_n}/{steady} running)",

@@ -29,8 +29,10 @@ async fn main() -> anyhow::Result<()> {
     .context("--container-runtime-endpoint")?;
     let client = match &opts.kubeconfig {
         Some(path) => {
-            let config = client::Config::from_kubeconfig(path, None)
+            let mut config = client::Config::from_kubeconfig(path, None)
                 .with_context(|| format!("--kubeconfig {}", path.display()))?;
+            config.qps = opts.kube_api_qps;
+            config.burst = opts.kube_api_burst;
             Some(client::Client::new(config).context("creating the apiserver client")?)
         }
         None => None,

@@ -20,6 +20,15 @@ pub struct Options {
     #[arg(long, default_value = "unix:///run/containerd/containerd.sock")]
     pub container_runtime_endpoint: String,
 
+    /// Sustained requests per second to the apiserver (upstream's default:
+    /// 50). At client-go's 5, status writes queue behind each other.
+    #[arg(long, default_value_t = 50.0)]
+    pub kube_api_qps: f32,
+
+    /// Requests allowed in a burst to the apiserver.
+    #[arg(long, default_value_t = 100)]
+    pub kube_api_burst: u32,
+
     /// Timeout of CRI requests, except pulls and exec.
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub runtime_request_timeout: Duration,
@@ -153,6 +162,7 @@ mod tests {
         );
         assert!(!o.register_node);
         assert_eq!(o.max_pods, 110);
+        assert_eq!((o.kube_api_qps, o.kube_api_burst), (50.0, 100));
         assert!(Options::try_parse_from(["kubelet", "--node-labels=oops"]).is_err());
     }
 }

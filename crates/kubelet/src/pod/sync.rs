@@ -147,7 +147,9 @@ impl Syncer {
     pub async fn sync(&self, pod: &Pod, st: &mut PodState) -> Result<SyncOutcome, SyncError> {
         let uid = pod.metadata.uid.as_str();
         let rt = self.runtime.as_ref();
+        let t0 = std::time::Instant::now();
         let mut state = pod_runtime(rt, uid).await?;
+        let t_read = t0.elapsed();
         let now = now_nanos();
         let actions = compute_pod_actions(
             pod,
@@ -230,6 +232,7 @@ impl Syncer {
             }
             state = pod_runtime(rt, uid).await?;
         }
+        let t_sandbox = t0.elapsed();
 
         let to_start: Vec<String> = actions
             .start_init
@@ -242,7 +245,9 @@ impl Syncer {
                 .await?;
             state = pod_runtime(rt, uid).await?;
         }
+        let t_start = t0.elapsed();
         self.report(pod, st, &state, &actions, now).await;
+        debug!(pod = %pod.metadata.key(), read = ?t_read, sandbox = ?t_sandbox, start = ?t_start, total = ?t0.elapsed(), "synced");
         let wake_in = actions
             .back_off
             .keys()
@@ -305,14 +310,16 @@ impl Syncer {
             } else {
                 serde_json::json!({ "metadata": {"uid": pod.metadata.uid}, "status": status })
             };
-            match api
+            let t = std::time::Instant::now();
+            let r = api
                 .patch_status(
                     &pod.metadata.name,
                     &PatchParams::default(),
                     &Patch::Strategic(patch),
                 )
-                .await
-            {
+                .await;
+            debug!(pod = %pod.metadata.key(), took = ?t.elapsed(), "status patch");
+            match r {
                 Ok(_) => {}
                 Err(e) if e.is_not_found() => {}
                 Err(e) => {
