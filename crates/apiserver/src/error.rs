@@ -22,7 +22,7 @@ pub struct GroupResource {
 }
 
 impl GroupResource {
-    pub fn new(group: &'static str, resource: &'static str) -> Self {
+    pub const fn new(group: &'static str, resource: &'static str) -> Self {
         GroupResource { group, resource }
     }
 }

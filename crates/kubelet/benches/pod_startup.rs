@@ -211,6 +211,7 @@ async fn main() {
         .arg(format!("--cni-bridge={}", cd.bridge()))
         .arg("--max-pods=250")
         .arg("--healthz-port=0")
+        .arg("--port=0")
         .env(
             "RUST_LOG",
             std::env::var("KUBELET_LOG").unwrap_or_else(|_| "warn".into()),

@@ -32,6 +32,7 @@ use crate::pod::sandbox::NodeContext;
 use crate::pod::sync::Syncer;
 use crate::pod::worker::PodWorkers;
 use crate::pod::{pleg, static_pods};
+use crate::server;
 use crate::volume::VolumeManager;
 
 /// Everything the kubelet is configured with (from the flags, or built by
@@ -51,6 +52,12 @@ pub struct KubeletConfig {
     pub register_node: bool,
     pub node_status_update_frequency: Duration,
     pub sync_frequency: Duration,
+    /// Where the kubelet server listens (`--address`, `--port`; port 0:
+    /// any free port, which the Node then advertises). `None`: no server.
+    pub server: Option<std::net::SocketAddr>,
+    /// Where `/healthz` alone is served (`--healthz-bind-address`,
+    /// `--healthz-port`); `None`: not served.
+    pub healthz: Option<std::net::SocketAddr>,
 }
 
 impl KubeletConfig {
@@ -70,6 +77,8 @@ impl KubeletConfig {
             register_node: true,
             node_status_update_frequency: node::DEFAULT_UPDATE_FREQUENCY,
             sync_frequency: Duration::from_secs(60),
+            server: Some(([0, 0, 0, 0], 10250).into()),
+            healthz: Some(([127, 0, 0, 1], 10248).into()),
         }
     }
 
@@ -113,6 +122,8 @@ impl KubeletConfig {
         c.register_node = o.register_node;
         c.node_status_update_frequency = o.node_status_update_frequency;
         c.sync_frequency = o.sync_frequency;
+        c.server = Some((o.address, o.port).into());
+        c.healthz = (o.healthz_port != 0).then(|| (o.healthz_bind_address, o.healthz_port).into());
         c.node.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(c)
     }
@@ -172,7 +183,7 @@ impl Kubelet {
     /// Runs until `shutdown` resolves. Pods keep running after the kubelet
     /// stops (as upstream): a restarted kubelet adopts them.
     pub async fn run(
-        cfg: KubeletConfig,
+        mut cfg: KubeletConfig,
         rt: Runtime,
         client: Option<Client>,
         shutdown: impl std::future::Future<Output = ()> + Send,
@@ -195,6 +206,24 @@ impl Kubelet {
             }
         };
         info!(runtime = %version.runtime_name, version = %version.runtime_version, "container runtime is up");
+
+        // The server's port goes into the Node, so bind it first.
+        let server_listener = match cfg.server {
+            Some(addr) => {
+                let l = server::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("kubelet server on {addr}: {e}"))?;
+                cfg.node.kubelet_port = i32::from(l.local_addr()?.port());
+                Some(l)
+            }
+            None => None,
+        };
+        if let Some(addr) = cfg.healthz {
+            let l = server::bind(addr)
+                .await
+                .map_err(|e| anyhow::anyhow!("healthz on {addr}: {e}"))?;
+            tokio::spawn(server::serve_healthz(l, stopped(stop_rx.clone())));
+        }
 
         // 2. The host and the Node.
         let host: Arc<dyn HostInfo> = Arc::new(LinuxHost::new(&cfg.root_dir));
@@ -311,6 +340,7 @@ impl Kubelet {
             resolv_conf: cfg.resolv_conf.clone(),
             runtime_name: version.runtime_name.clone(),
         };
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let syncer = Syncer {
             runtime: rt.runtime.clone(),
             images: rt.images.clone(),
@@ -321,8 +351,18 @@ impl Kubelet {
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::limited(10))
                 .build()?,
+            metrics: metrics.clone(),
         };
         let workers = PodWorkers::new(syncer.clone(), cfg.sync_frequency);
+        if let Some(l) = server_listener {
+            let state = server::ServerState {
+                workers: workers.clone(),
+                runtime: rt.runtime.clone(),
+                node: syncer.node.clone(),
+                metrics,
+            };
+            tokio::spawn(server::serve(l, state, stopped(stop_rx.clone())));
+        }
         let api_synced = Arc::new(AtomicBool::new(client.is_none()));
         let static_synced = Arc::new(AtomicBool::new(cfg.pod_manifest_path.is_none()));
         if let Some(client) = &client {

@@ -17,7 +17,9 @@
 pub mod cni;
 pub mod container;
 pub mod kubelet;
+pub mod metrics;
 pub mod node;
 pub mod options;
 pub mod pod;
+pub mod server;
 pub mod volume;

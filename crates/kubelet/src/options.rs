@@ -119,6 +119,15 @@ pub struct Options {
     #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
     pub sync_frequency: Duration,
 
+    /// Address the kubelet server (logs, exec, port-forward) listens on.
+    #[arg(long, default_value = "0.0.0.0")]
+    pub address: IpAddr,
+
+    /// Port of the kubelet server (0: any free port, advertised in the
+    /// Node's `status.daemonEndpoints`).
+    #[arg(long, default_value_t = 10250)]
+    pub port: u16,
+
     /// Address the kubelet's health endpoint listens on.
     #[arg(long, default_value = "127.0.0.1")]
     pub healthz_bind_address: IpAddr,

@@ -60,6 +60,9 @@ impl Cluster {
         cfg.cni_bridge = self.cd.bridge();
         cfg.node_status_update_frequency = Duration::from_secs(1);
         cfg.sync_frequency = Duration::from_secs(5);
+        // Any free port: tests run side by side.
+        cfg.server = Some(([127, 0, 0, 1], 0).into());
+        cfg.healthz = None;
         cfg
     }
 

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod body;
+pub mod connect;
 pub mod discovery;
 pub mod negotiate;
 pub mod path;
@@ -29,6 +30,11 @@ pub struct AppState {
 }
 
 async fn api(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    // pods/log, exec, attach, portforward go on to the kubelet whole
+    // (an upgrade needs the request itself, not only its parts).
+    if let Some(r) = connect::target(req.uri().path()) {
+        return connect::handle(state, r, req).await;
+    }
     let (parts, body) = req.into_parts();
     api::handle(state, parts.method, parts.uri, parts.headers, body).await
 }

@@ -114,7 +114,11 @@ pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
     b.storage = base;
     b.gate = Some(NamespaceGate::new(namespaces, storage, &tracker));
 
-    b.add::<Pod>(PodStrategy, &["status", "binding"], &["all"]);
+    b.add::<Pod>(
+        PodStrategy,
+        &["status", "binding", "log", "exec", "attach", "portforward"],
+        &["all"],
+    );
     b.add::<Node>(NodeStrategy, &["status"], &[]);
     b.add::<Service>(ServiceStrategy, &["status"], &["all"]);
     b.add::<Endpoints>(EndpointsStrategy, &[], &[]);

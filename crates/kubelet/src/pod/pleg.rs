@@ -51,7 +51,10 @@ pub async fn run(
             _ = &mut shutdown => return,
             _ = tokio::time::sleep(RELIST_PERIOD) => {}
         }
-        let now = match relist(runtime.as_ref()).await {
+        let started = std::time::Instant::now();
+        let listed = relist(runtime.as_ref()).await;
+        syncer.metrics.observe_relist(started.elapsed());
+        let now = match listed {
             Ok(s) => s,
             Err(e) => {
                 debug!(error = %e, "relisting the runtime failed");

@@ -54,6 +54,7 @@ pub struct Syncer {
     pub volumes: Arc<VolumeManager>,
     pub node: Arc<NodeContext>,
     pub http: reqwest::Client,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Syncer {
@@ -218,7 +219,10 @@ impl Syncer {
             sandbox::prepare_log_dir(&self.node, pod);
             info!(pod = %pod.metadata.key(), attempt, "creating pod sandbox");
             match rt.run_pod_sandbox(sandbox_config.clone(), "").await {
-                Ok(id) => sandbox_id = Some(id),
+                Ok(id) => {
+                    self.metrics.pod_started();
+                    sandbox_id = Some(id);
+                }
                 Err(e) => {
                     self.event(
                         pod,
@@ -563,6 +567,7 @@ impl Syncer {
                 .await
             {
                 Ok(()) => {
+                    self.metrics.container_started();
                     st.waiting.remove(name);
                     if restart_count > 0 {
                         st.backoff

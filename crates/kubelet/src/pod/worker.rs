@@ -81,6 +81,17 @@ impl PodWorkers {
         self.lock().keys().cloned().collect()
     }
 
+    /// The pods with a worker, as last given to it.
+    pub fn pods(&self) -> Vec<Arc<Pod>> {
+        self.lock()
+            .values()
+            .filter_map(|h| match &*h.tx.borrow() {
+                Desired::Pod(p) => Some(p.clone()),
+                Desired::Removed => None,
+            })
+            .collect()
+    }
+
     /// The pod was added or changed: its worker syncs it (starting one if
     /// needed).
     pub fn update(&self, pod: Arc<Pod>) {
@@ -140,7 +151,10 @@ impl PodWorkers {
                 Desired::Pod(p) => p,
             };
             let mut next = self.resync;
-            match self.syncer.sync(&pod, &mut st).await {
+            let started = std::time::Instant::now();
+            let result = self.syncer.sync(&pod, &mut st).await;
+            self.syncer.metrics.observe_sync(started.elapsed());
+            match result {
                 Ok(SyncOutcome::Terminated) => {
                     self.finish(&pod).await;
                     if let Err(e) = self.syncer.clean_up(&uid).await {
