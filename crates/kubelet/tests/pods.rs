@@ -18,7 +18,7 @@ use testenv::TestApiserver;
 use tokio::sync::oneshot;
 
 struct Cluster {
-    _api: TestApiserver,
+    api: TestApiserver,
     client: Client,
     cd: Containerd,
     cri: RemoteRuntime,
@@ -35,7 +35,7 @@ impl Cluster {
         let client = api.client();
         let cri = RemoteRuntime::new(&cd.endpoint(), Duration::from_secs(60)).unwrap();
         let mut c = Cluster {
-            _api: api,
+            api,
             client,
             cd,
             cri,
@@ -448,4 +448,219 @@ async fn static_pods_and_kubelet_restart() {
     })
     .await;
     c.stop_kubelet().await;
+}
+
+/// Runs kubectl `version` with `args`; returns (exit code, stdout, stderr).
+fn kubectl(
+    version: &str,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(testenv::kubectl_binary(version))
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg("--request-timeout=30s")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_exec_and_port_forward_reach_the_container() {
+    let c = Cluster::start().await;
+    let kubeconfig = c.api.write_kubeconfig();
+    c.create(json!({
+        "metadata": {"name": "talker"},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {"name": "app", "image": BUSYBOX_IMAGE, "command": ["sh", "-c",
+                    "echo hello-1; echo hello-2 >&2; i=0; while true; do i=$((i+1)); echo tick-$i; sleep 0.3; done"]},
+                {"name": "web", "image": BUSYBOX_IMAGE, "command": ["sh", "-c",
+                    "mkdir -p /www && echo port-forward-works > /www/index.html && exec httpd -f -p 8080 -h /www"],
+                 "ports": [{"containerPort": 8080}]}
+            ]
+        }
+    }))
+    .await;
+    c.wait_pod("talker", "talker Running", 60, |p| {
+        (phase(p) == "Running").then_some(())
+    })
+    .await;
+
+    // The kubelet's own endpoints.
+    let node: Node = Api::<Node>::all(c.client.clone())
+        .get(&c.node)
+        .await
+        .unwrap();
+    let port = node
+        .status
+        .unwrap()
+        .daemon_endpoints
+        .unwrap()
+        .kubelet_endpoint
+        .unwrap()
+        .port;
+    assert_ne!(port, 0);
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(http_get(&format!("{base}/healthz")), "ok");
+    assert!(http_get(&format!("{base}/pods")).contains("\"name\":\"talker\""));
+    let metrics = http_get(&format!("{base}/metrics"));
+    assert!(metrics.contains("kubelet_running_pods 1"), "{metrics}");
+    assert!(
+        metrics.contains("kubelet_started_containers_total 2"),
+        "{metrics}"
+    );
+
+    // 1.27 speaks SPDY only; 1.33 tries websockets first.
+    for v in ["1.27", "1.33"] {
+        let k = |args: &[&str], stdin: &str| kubectl(v, &kubeconfig, args, stdin);
+        let (code, out, err) = k(&["logs", "talker", "-c", "app"], "");
+        assert_eq!(code, 0, "kubectl {v} logs: {err}");
+        // stdout and stderr are one stream, in the order the runtime
+        // read them (which may interleave the two pipes).
+        let mut first: Vec<&str> = out.lines().take(3).collect();
+        first.sort();
+        assert_eq!(
+            first,
+            ["hello-1", "hello-2", "tick-1"],
+            "kubectl {v} logs: {out}"
+        );
+
+        // Once a few ticks are out, the last line is a tick.
+        wait("three ticks", Duration::from_secs(20), || async {
+            let (_, out, _) = k(&["logs", "talker", "-c", "app"], "");
+            out.contains("tick-3\n").then_some(())
+        })
+        .await;
+        let (code, out, _) = k(&["logs", "talker", "-c", "app", "--tail=1"], "");
+        assert_eq!(code, 0);
+        assert_eq!(out.lines().count(), 1, "{out}");
+        assert!(out.starts_with("tick-"), "{out}");
+
+        let (_, out, _) = k(
+            &["logs", "talker", "-c", "app", "--tail=1", "--timestamps"],
+            "",
+        );
+        let stamp = out.split_whitespace().next().unwrap_or_default();
+        assert!(chrono::DateTime::parse_from_rfc3339(stamp).is_ok(), "{out}");
+
+        let (code, _, err) = k(&["logs", "talker", "-c", "app", "--previous"], "");
+        assert_ne!(code, 0);
+        assert!(
+            err.contains("previous terminated container \"app\" in pod \"talker\" not found"),
+            "kubectl {v}: {err}"
+        );
+        let (code, _, err) = k(&["logs", "talker", "-c", "nope"], "");
+        assert_ne!(code, 0);
+        assert!(
+            err.contains("container nope is not valid for pod talker"),
+            "kubectl {v}: {err}"
+        );
+
+        // -f: new lines keep arriving until kubectl is stopped.
+        let mut follow = std::process::Command::new(testenv::kubectl_binary(v))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args(["logs", "-f", "--tail=1", "talker", "-c", "app"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = follow.stdout.take().unwrap();
+        let lines = std::thread::spawn(move || {
+            use std::io::BufRead;
+            std::io::BufReader::new(stdout)
+                .lines()
+                .take(4)
+                .map(|l| l.unwrap_or_default())
+                .collect::<Vec<_>>()
+        });
+        let started = Instant::now();
+        while !lines.is_finished() && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = follow.kill();
+        let _ = follow.wait();
+        let lines = lines.join().unwrap();
+        assert_eq!(lines.len(), 4, "kubectl {v} logs -f: {lines:?}");
+        let ticks: Vec<u32> = lines
+            .iter()
+            .map(|l| l.trim_start_matches("tick-").parse().unwrap())
+            .collect();
+        assert!(ticks.windows(2).all(|w| w[1] == w[0] + 1), "{ticks:?}");
+
+        // exec: output, stdin to its end, exit codes.
+        let (code, out, err) = k(
+            &["exec", "talker", "-c", "app", "--", "cat", "/etc/hostname"],
+            "",
+        );
+        assert_eq!((code, out.trim()), (0, "talker"), "kubectl {v} exec: {err}");
+        let (code, out, err) = k(
+            &[
+                "exec", "-i", "talker", "-c", "app", "--", "tr", "a-z", "A-Z",
+            ],
+            "piped through\n",
+        );
+        assert_eq!(
+            (code, out.as_str()),
+            (0, "PIPED THROUGH\n"),
+            "kubectl {v} exec -i: {err}"
+        );
+        let (code, _, err) = k(
+            &["exec", "talker", "-c", "app", "--", "sh", "-c", "exit 3"],
+            "",
+        );
+        assert_eq!(code, 3, "kubectl {v}: {err}");
+        let (code, _, err) = k(
+            &["exec", "talker", "-c", "web", "--", "no-such-command"],
+            "",
+        );
+        assert_ne!(code, 0, "kubectl {v}: {err}");
+
+        // port-forward: a local port reaches the pod's 8080.
+        let local = free_port();
+        let mut pf = std::process::Command::new(testenv::kubectl_binary(v))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args(["port-forward", "pod/talker", &format!("{local}:8080")])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let page = wait("port-forward", Duration::from_secs(20), || async {
+            let body = http_get(&format!("http://127.0.0.1:{local}/"));
+            (!body.is_empty()).then_some(body)
+        })
+        .await;
+        // A second connection through the same forward.
+        let again = http_get(&format!("http://127.0.0.1:{local}/index.html"));
+        let _ = pf.kill();
+        let out = pf.wait_with_output().unwrap();
+        assert_eq!(
+            page,
+            "port-forward-works\n",
+            "kubectl {v} port-forward: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(again, "port-forward-works\n");
+    }
 }

@@ -331,6 +331,7 @@ fn port_query(q: &[(String, String)]) -> Result<Vec<(String, String)>> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

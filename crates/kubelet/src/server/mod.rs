@@ -162,7 +162,7 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
 
 async fn pods(State(s): State<ServerState>) -> Response {
     let mut items: Vec<Pod> = s.workers.pods().iter().map(|p| (**p).clone()).collect();
-    items.sort_by(|a, b| a.metadata.key().cmp(&b.metadata.key()));
+    items.sort_by_key(|p| p.metadata.key());
     let body = json!({
         "kind": "PodList",
         "apiVersion": "v1",
