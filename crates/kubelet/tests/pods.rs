@@ -664,3 +664,53 @@ async fn kubectl_logs_exec_and_port_forward_reach_the_container() {
         assert_eq!(again, "port-forward-works\n");
     }
 }
+
+/// containerd's `certs.d`: an image named after a registry we cannot reach
+/// (no internet here) is pulled from the mirror its `hosts.toml` names.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn images_are_pulled_through_a_registry_mirror_from_certs_d() {
+    let c = Cluster::start().await;
+    let registry = test_support::Registry::serve(&c.cd.images_dir().join("busybox.tar")).await;
+    let hosts = c.cd.certs_d().join("docker.io");
+    std::fs::create_dir_all(&hosts).unwrap();
+    std::fs::write(
+        hosts.join("hosts.toml"),
+        format!(
+            "server = \"https://registry-1.docker.io\"\n\n[host.\"http://{}\"]\n  capabilities = [\"pull\", \"resolve\"]\n",
+            registry.addr()
+        ),
+    )
+    .unwrap();
+    c.create(json!({
+        "metadata": {"name": "mirrored"},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "c", "image": "docker.io/oxkube/mirrored:2.0",
+                "imagePullPolicy": "Always", "command": ["sleep", "3600"]}]
+        }
+    }))
+    .await;
+    let status = c
+        .wait_pod("mirrored", "mirrored Running", 60, |p| {
+            (phase(p) == "Running").then(|| container(p, "c").cloned())
+        })
+        .await
+        .unwrap();
+    assert_eq!(status.image, "docker.io/oxkube/mirrored:2.0");
+    assert!(
+        status
+            .image_id
+            .starts_with("docker.io/oxkube/mirrored@sha256:"),
+        "{}",
+        status.image_id
+    );
+    // The tag was resolved at the mirror. containerd's content store
+    // already holds these layers (same digests as the imported busybox),
+    // so it fetches no blob it has.
+    let seen = registry.requests();
+    assert!(
+        seen.iter()
+            .any(|r| r.ends_with("/v2/oxkube/mirrored/manifests/2.0")),
+        "{seen:?}"
+    );
+}

@@ -195,6 +195,18 @@ state = "{d}/run"
         self.dir.as_ref().map(|d| d.path()).expect("containerd dir")
     }
 
+    /// Where the test images were built (`pause.tar`, `busybox.tar`: OCI
+    /// archives).
+    pub fn images_dir(&self) -> PathBuf {
+        self.dir().join("images")
+    }
+
+    /// containerd's registry host configuration directory (`config_path`):
+    /// `certs.d/<registry>/hosts.toml` picks mirrors for `<registry>`.
+    pub fn certs_d(&self) -> PathBuf {
+        self.dir().join("certs.d")
+    }
+
     /// The socket path.
     pub fn socket(&self) -> PathBuf {
         self.dir().join("run/containerd.sock")

@@ -4,6 +4,8 @@
 //!   loopback ports in a temporary directory, and stops it when dropped.
 //! - [`Containerd`]: a real containerd with the CRI plugin, private to one
 //!   test, with the offline test images imported.
+//! - [`Registry`]: a read-only OCI registry on loopback serving one image
+//!   from an OCI archive (to test pulls through a registry mirror).
 //! - [`init_tracing`]: every test logs through `tracing` (`RUST_LOG` works).
 //! - [`free_port`]: a loopback port nobody listens on right now.
 //!
@@ -20,7 +22,9 @@ use std::time::{Duration, Instant};
 use tokio::process::{Child, Command};
 
 pub mod containerd;
+pub mod registry;
 pub use containerd::Containerd;
+pub use registry::Registry;
 
 /// Sets up `tracing` output for tests once per process (captured by the test
 /// harness; `RUST_LOG=debug` for more).
