@@ -104,6 +104,24 @@ pub enum SyncError {
     Api(#[from] client::Error),
 }
 
+/// Exited container instances older than each container's newest two
+/// (`containers` are newest first).
+pub(crate) fn dead_beyond_previous(
+    state: &PodRuntime,
+) -> Vec<crate::pod::runtime_state::ContainerInfo> {
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    state
+        .containers
+        .iter()
+        .filter(|c| {
+            let n = seen.entry(c.name.as_str()).or_default();
+            *n += 1;
+            *n > 2 && c.state == crate::pod::runtime_state::State::Exited
+        })
+        .cloned()
+        .collect()
+}
+
 pub(crate) fn now_nanos() -> i64 {
     Utc::now().timestamp_nanos_opt().unwrap_or_default()
 }
@@ -251,6 +269,7 @@ impl Syncer {
         }
         let t_start = t0.elapsed();
         self.report(pod, st, &state, &actions, now).await;
+        self.remove_dead_containers(pod, &mut state).await;
         debug!(pod = %pod.metadata.key(), read = ?t_read, sandbox = ?t_sandbox, start = ?t_start, total = ?t0.elapsed(), "synced");
         let wake_in = actions
             .back_off
@@ -272,6 +291,35 @@ impl Syncer {
             Some(wake_in.map_or(Duration::from_secs(5), |w| w.min(Duration::from_secs(5))))
         };
         Ok(SyncOutcome::Running { wake_in })
+    }
+
+    /// Container garbage collection: of each container's exited
+    /// instances, only the newest two instances of the container are kept
+    /// (the current one and the one `lastState` and `kubectl logs
+    /// --previous` show, as upstream's `MaxPerPodContainer = 1` dead
+    /// container); older ones are removed with their log files.
+    async fn remove_dead_containers(&self, pod: &Pod, state: &mut PodRuntime) {
+        let doomed = dead_beyond_previous(state);
+        if doomed.is_empty() {
+            return;
+        }
+        let dir = sandbox::log_dir(&self.node, pod);
+        for c in &doomed {
+            match self.runtime.remove_container(&c.id).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    warn!(pod = %pod.metadata.key(), container = %c.name, error = %e, "removing a dead container failed");
+                    continue;
+                }
+            }
+            let _ =
+                std::fs::remove_file(dir.join(&c.name).join(format!("{}.log", c.restart_count)));
+            debug!(pod = %pod.metadata.key(), container = %c.name, id = %c.id, "removed dead container");
+        }
+        state
+            .containers
+            .retain(|c| !doomed.iter().any(|d| d.id == c.id));
     }
 
     /// Computes the status and writes it when it changed.
@@ -849,5 +897,56 @@ pub fn default_pull_policy(image: &str) -> &'static str {
         }
     } else {
         "Always"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pod::runtime_state::{ContainerInfo, State};
+
+    fn c(id: &str, name: &str, state: State) -> ContainerInfo {
+        ContainerInfo {
+            id: id.into(),
+            sandbox_id: "sb".into(),
+            name: name.into(),
+            restart_count: 0,
+            state,
+            created_at: 0,
+            started_at: 0,
+            finished_at: 0,
+            exit_code: 0,
+            reason: String::new(),
+            message: String::new(),
+            image: String::new(),
+            image_ref: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn keeps_the_current_and_previous_instance_of_each_container() {
+        let state = PodRuntime {
+            sandboxes: vec![],
+            containers: vec![
+                c("a4", "a", State::Running),
+                c("b2", "b", State::Exited),
+                c("a3", "a", State::Exited),
+                c("a2", "a", State::Exited),
+                c("b1", "b", State::Exited),
+                c("a1", "a", State::Exited),
+                c("b0", "b", State::Exited),
+            ],
+        };
+        let ids: Vec<String> = dead_beyond_previous(&state)
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(ids, ["a2", "a1", "b0"]);
+        let fresh = PodRuntime {
+            sandboxes: vec![],
+            containers: vec![c("a1", "a", State::Running), c("a0", "a", State::Exited)],
+        };
+        assert!(dead_beyond_previous(&fresh).is_empty());
     }
 }

@@ -36,6 +36,22 @@ struct Handle {
     wake: Arc<Notify>,
 }
 
+/// Whether `new` asks for more than `old` did: a different spec or
+/// metadata (labels, annotations, deletion), not only a newer status or
+/// resourceVersion.
+fn needs_sync(old: &Pod, new: &Pod) -> bool {
+    if old.spec != new.spec {
+        return true;
+    }
+    let strip = |p: &Pod| {
+        let mut m = p.metadata.clone();
+        m.resource_version = String::new();
+        m.managed_fields = Vec::new();
+        m
+    };
+    strip(old) != strip(new)
+}
+
 /// The set of pod workers.
 #[derive(Clone)]
 pub struct PodWorkers {
@@ -101,7 +117,19 @@ impl PodWorkers {
         }
         let mut workers = self.lock();
         if let Some(h) = workers.get(&uid) {
-            h.tx.send_replace(Desired::Pod(pod));
+            // Our own status write coming back through the watch changes
+            // nothing to do: keep the newest object without waking the
+            // worker (a spec, label or deletion change does wake it).
+            h.tx.send_if_modified(|d| {
+                let wake = match d {
+                    Desired::Pod(old) => needs_sync(old, &pod),
+                    Desired::Removed => false,
+                };
+                if !matches!(d, Desired::Removed) {
+                    *d = Desired::Pod(pod);
+                }
+                wake
+            });
             return;
         }
         let (tx, rx) = watch::channel(Desired::Pod(pod));
@@ -138,11 +166,28 @@ impl PodWorkers {
         let mut st = PodState::default();
         let mut prober = Prober::default();
         let mut retry = Duration::from_millis(500);
+        let mut last: Option<Arc<Pod>> = None;
         loop {
             let desired = rx.borrow_and_update().clone();
             let pod = match desired {
                 Desired::Removed => {
                     info!(pod_uid = %uid, "pod removed: stopping it");
+                    // Still gracefully (preStop, SIGTERM, the grace
+                    // period), as upstream does for a removed static pod
+                    // file or a force-deleted pod.
+                    if let Some(p) = &last {
+                        let grace = Duration::from_secs(crate::pod::sync::grace_period(p) as u64);
+                        let state = crate::pod::runtime_state::pod_runtime(
+                            self.syncer.runtime.as_ref(),
+                            &uid,
+                        )
+                        .await;
+                        if let Ok(state) = state
+                            && let Err(e) = self.syncer.kill_pod(p, &state, grace).await
+                        {
+                            warn!(pod_uid = %uid, error = %e, "stopping the pod failed");
+                        }
+                    }
                     if let Err(e) = self.syncer.clean_up(&uid).await {
                         warn!(pod_uid = %uid, error = %e, "cleaning up failed");
                     }
@@ -150,6 +195,7 @@ impl PodWorkers {
                 }
                 Desired::Pod(p) => p,
             };
+            last = Some(pod.clone());
             let mut next = self.resync;
             let started = std::time::Instant::now();
             let result = self.syncer.sync(&pod, &mut st).await;
@@ -219,5 +265,36 @@ impl PodWorkers {
                 warn!(pod = %pod.metadata.key(), error = %e, "confirming the deletion failed")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(v: serde_json::Value) -> Pod {
+        serde_json::from_value(v).unwrap_or_default()
+    }
+
+    #[test]
+    fn status_echoes_do_not_need_a_sync() {
+        let base = serde_json::json!({
+            "metadata": {"name": "p", "uid": "u", "resourceVersion": "5", "labels": {"a": "1"}},
+            "spec": {"containers": [{"name": "c", "image": "i"}]},
+        });
+        let old = pod(base.clone());
+        let mut echo = base.clone();
+        echo["metadata"]["resourceVersion"] = "6".into();
+        echo["status"] = serde_json::json!({"phase": "Running"});
+        assert!(!needs_sync(&old, &pod(echo)));
+        let mut relabelled = base.clone();
+        relabelled["metadata"]["labels"]["a"] = "2".into();
+        assert!(needs_sync(&old, &pod(relabelled)));
+        let mut deleted = base.clone();
+        deleted["metadata"]["deletionTimestamp"] = "2026-11-22T10:00:00Z".into();
+        assert!(needs_sync(&old, &pod(deleted)));
+        let mut respec = base;
+        respec["spec"]["containers"][0]["image"] = "j".into();
+        assert!(needs_sync(&old, &pod(respec)));
     }
 }
