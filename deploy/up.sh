@@ -6,6 +6,9 @@
 #   oxkube-sim      $OXKUBE_SIM_NODES simulated nodes (kwok-like: they register,
 #                   heartbeat and report their pods Running, but run no
 #                   containers), until real kubelets join
+#   kubelet         $OXKUBE_HOLLOW_NODES hollow nodes (default 0): the real
+#                   kubelet against an in-memory runtime
+#                   (--container-runtime-endpoint fake://), as kubemark does
 #
 #   ./deploy/up.sh
 #   OXKUBE_PORT=7443 OXKUBE_SIM_NODES=0 ./deploy/up.sh
@@ -15,8 +18,11 @@ cd "$(dirname "$0")/.."
 port="${OXKUBE_PORT:-6443}"
 dir="${OXKUBE_DIR:-$PWD/.oxkube}"
 sim_nodes="${OXKUBE_SIM_NODES:-3}"
+hollow_nodes="${OXKUBE_HOLLOW_NODES:-0}"
 mkdir -p "$dir"
-cargo build --release --bin kube-apiserver --bin kube-scheduler --bin oxkube-sim
+bins=(--bin kube-apiserver --bin kube-scheduler --bin oxkube-sim)
+[ "$hollow_nodes" -gt 0 ] && bins+=(--bin kubelet)
+cargo build --release "${bins[@]}"
 kubeconfig="$dir/kubeconfig"
 cat > "$kubeconfig" <<KUBECONFIG
 apiVersion: v1
@@ -67,7 +73,16 @@ if [ "$sim_nodes" -gt 0 ]; then
   ./target/release/oxkube-sim --kubeconfig "$kubeconfig" --nodes "$sim_nodes" &
   pids+=($!)
 fi
-echo "oxkube: API on http://127.0.0.1:$port, data in $dir, $sim_nodes simulated node(s)"
+for i in $(seq 1 "$hollow_nodes"); do
+  h="$dir/hollow-$i"
+  mkdir -p "$h/manifests"
+  ./target/release/kubelet --kubeconfig "$kubeconfig" --container-runtime-endpoint fake:// \
+    --hostname-override "hollow-$i" --node-ip 127.0.0.1 --pod-cidr "10.244.$((200 + i)).0/24" \
+    --root-dir "$h" --pod-logs-dir "$h/logs" --pod-manifest-path "$h/manifests" \
+    --port 0 --healthz-port 0 &
+  pids+=($!)
+done
+echo "oxkube: API on http://127.0.0.1:$port, data in $dir, $sim_nodes simulated node(s), $hollow_nodes hollow node(s)"
 echo "oxkube: in another shell:  export KUBECONFIG=$kubeconfig; kubectl get nodes; kubectl run web --image=nginx"
 # Stop everything when the apiserver stops.
 wait "$apiserver"

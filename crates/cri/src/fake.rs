@@ -43,6 +43,10 @@ struct State {
     exit_on_start: Option<Arc<ExitHook>>,
     exec: Option<Arc<ExecHook>>,
     network_ready: bool,
+    /// Every image "pulls" (a hollow node: no registry, no disk).
+    pull_anything: bool,
+    /// From `UpdateRuntimeConfig`: sandbox IPs come from it.
+    pod_cidr: Option<(u32, u32)>,
 }
 
 struct Sandbox {
@@ -76,6 +80,13 @@ fn not_found(what: &str, id: &str) -> tonic::Status {
     tonic::Status::not_found(format!("{what} \"{id}\" not found"))
 }
 
+/// An image by name or by ID, as containerd finds them.
+fn find_image<'a>(images: &'a BTreeMap<String, v1::Image>, image: &str) -> Option<&'a v1::Image> {
+    images
+        .get(image)
+        .or_else(|| images.values().find(|i| i.id == image))
+}
+
 fn labels_match(selector: &HashMap<String, String>, labels: &HashMap<String, String>) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
@@ -85,6 +96,15 @@ impl FakeRuntime {
     pub fn new() -> Self {
         let rt = FakeRuntime::default();
         rt.lock().network_ready = true;
+        rt
+    }
+
+    /// A runtime for a *hollow node* (upstream: kubemark's hollow
+    /// kubelet): the real kubelet runs against it, every image pulls, and
+    /// sandboxes get IPs from the pod CIDR the kubelet configures.
+    pub fn hollow() -> Self {
+        let rt = FakeRuntime::new();
+        rt.lock().pull_anything = true;
         rt
     }
 
@@ -248,8 +268,15 @@ impl RuntimeService for FakeRuntime {
         })
     }
 
-    async fn update_runtime_config(&self, _pod_cidr: &str) -> Result<()> {
-        let _s = self.enter("UpdateRuntimeConfig")?;
+    async fn update_runtime_config(&self, pod_cidr: &str) -> Result<()> {
+        let mut s = self.enter("UpdateRuntimeConfig")?;
+        // IPv4 only: `10.244.1.0/24` → network and size.
+        if let Some((net, len)) = pod_cidr.split_once('/')
+            && let (Ok(net), Ok(len)) = (net.parse::<std::net::Ipv4Addr>(), len.parse::<u32>())
+            && len <= 30
+        {
+            s.pod_cidr = Some((u32::from(net), 1u32 << (32 - len)));
+        }
         Ok(())
     }
 
@@ -269,6 +296,9 @@ impl RuntimeService for FakeRuntime {
             .is_some_and(|ns| ns.network == v1::NamespaceMode::Node as i32);
         let ip = if host_network {
             String::new()
+        } else if let Some((net, size)) = s.pod_cidr {
+            // .1 is the gateway; wrap within the range.
+            std::net::Ipv4Addr::from(net + 2 + (n - 2) % (size - 3)).to_string()
         } else {
             format!("10.88.{}.{}", n / 250, n % 250 + 2)
         };
@@ -369,7 +399,7 @@ impl RuntimeService for FakeRuntime {
             .as_ref()
             .map(|i| i.image.clone())
             .unwrap_or_default();
-        let Some(image_ref) = s.images.get(&image).map(|i| i.id.clone()) else {
+        let Some(image_ref) = find_image(&s.images, &image).map(|i| i.id.clone()) else {
             return Err(Error::status(
                 "CreateContainer",
                 tonic::Status::not_found(format!("image \"{image}\" not found")),
@@ -538,7 +568,7 @@ impl ImageService for FakeRuntime {
 
     async fn image_status(&self, image: &str) -> Result<Option<v1::Image>> {
         let s = self.enter("ImageStatus")?;
-        Ok(s.images.get(image).cloned())
+        Ok(find_image(&s.images, image).cloned())
     }
 
     async fn pull_image(
@@ -547,7 +577,12 @@ impl ImageService for FakeRuntime {
         _auth: Option<v1::AuthConfig>,
         _sandbox_config: Option<v1::PodSandboxConfig>,
     ) -> Result<String> {
-        let s = self.enter("PullImage")?;
+        let mut s = self.enter("PullImage")?;
+        if s.pull_anything && !s.images.contains_key(image) {
+            drop(s);
+            self.add_image(image);
+            s = self.lock();
+        }
         // No registry behind the fake: only images added by the test "pull".
         match s.images.get(image) {
             Some(i) => Ok(i.id.clone()),
@@ -575,6 +610,23 @@ impl ImageService for FakeRuntime {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_hollow_runtime_pulls_anything_and_uses_the_pod_cidr() -> Result<()> {
+        let plain = FakeRuntime::new();
+        assert!(plain.pull_image("nginx:1.27", None, None).await.is_err());
+        let rt = FakeRuntime::hollow();
+        let id = rt.pull_image("nginx:1.27", None, None).await?;
+        assert!(id.starts_with("sha256:"));
+        assert!(rt.image_status("nginx:1.27").await?.is_some());
+        rt.update_runtime_config("10.244.7.0/24").await?;
+        let sb = rt
+            .run_pod_sandbox(v1::PodSandboxConfig::default(), "")
+            .await?;
+        let ip = rt.pod_sandbox_status(&sb).await?.network.map(|n| n.ip);
+        assert_eq!(ip.as_deref(), Some("10.244.7.2"));
+        Ok(())
+    }
 
     #[tokio::test]
     async fn sandbox_and_container_lifecycle() -> Result<()> {

@@ -49,6 +49,9 @@ pub struct KubeletConfig {
     pub resolv_conf: PathBuf,
     pub cni_conf_dir: PathBuf,
     pub cni_bridge: String,
+    /// Whether the kubelet writes the CNI config (not for a hollow node,
+    /// whose fake runtime has no network to configure).
+    pub write_cni_config: bool,
     pub register_node: bool,
     pub node_status_update_frequency: Duration,
     pub sync_frequency: Duration,
@@ -74,6 +77,7 @@ impl KubeletConfig {
             resolv_conf: "/etc/resolv.conf".into(),
             cni_conf_dir: "/etc/cni/net.d".into(),
             cni_bridge: "cni0".into(),
+            write_cni_config: true,
             register_node: true,
             node_status_update_frequency: node::DEFAULT_UPDATE_FREQUENCY,
             sync_frequency: Duration::from_secs(60),
@@ -307,12 +311,14 @@ impl Kubelet {
                             ipam_dir: cfg.root_dir.join("cni-ipam"),
                             ip_masq: true,
                         };
-                        match cni::write(&cfg.cni_conf_dir, &c) {
-                            Ok(true) => {
-                                info!(pod_cidr = %cidr, dir = %cfg.cni_conf_dir.display(), "wrote the CNI config")
+                        if cfg.write_cni_config {
+                            match cni::write(&cfg.cni_conf_dir, &c) {
+                                Ok(true) => {
+                                    info!(pod_cidr = %cidr, dir = %cfg.cni_conf_dir.display(), "wrote the CNI config")
+                                }
+                                Ok(false) => {}
+                                Err(e) => warn!(error = %e, "writing the CNI config failed"),
                             }
-                            Ok(false) => {}
-                            Err(e) => warn!(error = %e, "writing the CNI config failed"),
                         }
                         if let Err(e) = runtime.update_runtime_config(&cidr).await {
                             warn!(error = %e, "telling the runtime the pod CIDR failed");

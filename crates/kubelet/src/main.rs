@@ -21,12 +21,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let opts = Options::parse();
-    let cfg = KubeletConfig::from_options(&opts)?;
-    let remote = cri::RemoteRuntime::new(
-        &opts.container_runtime_endpoint,
-        opts.runtime_request_timeout,
-    )
-    .context("--container-runtime-endpoint")?;
+    let mut cfg = KubeletConfig::from_options(&opts)?;
     let client = match &opts.kubeconfig {
         Some(path) => {
             let mut config = client::Config::from_kubeconfig(path, None)
@@ -37,9 +32,25 @@ async fn main() -> anyhow::Result<()> {
         }
         None => None,
     };
-    let rt = Runtime {
-        runtime: Arc::new(remote.clone()),
-        images: Arc::new(remote),
+    // `fake://`: a hollow node (as kubemark's): the real kubelet against
+    // an in-memory runtime, for clusters larger than the machine.
+    let rt = if opts.container_runtime_endpoint == "fake://" {
+        cfg.write_cni_config = false;
+        let fake = cri::FakeRuntime::hollow();
+        Runtime {
+            runtime: Arc::new(fake.clone()),
+            images: Arc::new(fake),
+        }
+    } else {
+        let remote = cri::RemoteRuntime::new(
+            &opts.container_runtime_endpoint,
+            opts.runtime_request_timeout,
+        )
+        .context("--container-runtime-endpoint")?;
+        Runtime {
+            runtime: Arc::new(remote.clone()),
+            images: Arc::new(remote),
+        }
     };
     let shutdown = async {
         let mut term =

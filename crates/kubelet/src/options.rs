@@ -16,7 +16,8 @@ pub struct Options {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The CRI endpoint (containerd: unix:///run/containerd/containerd.sock).
+    /// The CRI endpoint (containerd: unix:///run/containerd/containerd.sock;
+    /// `fake://`: an in-memory runtime, a hollow node).
     #[arg(long, default_value = "unix:///run/containerd/containerd.sock")]
     pub container_runtime_endpoint: String,
 
