@@ -1,11 +1,12 @@
-//! The three ways Kubernetes checks on or talks to a container, shared by
+//! The ways Kubernetes checks on or talks to a container, shared by
 //! probes and lifecycle hooks: `exec` (a command in the container, through
 //! the CRI), `httpGet` (an HTTP request to the pod), `tcpSocket` (a TCP
-//! connect to the pod).
+//! connect to the pod), and for probes `grpc` (the standard gRPC health
+//! check, `grpc.health.v1.Health/Check`).
 
 use std::time::Duration;
 
-use api_types::core::v1::{Container, HTTPGetAction, TCPSocketAction};
+use api_types::core::v1::{Container, GRPCAction, HTTPGetAction, TCPSocketAction};
 use api_types::intstr::IntOrString;
 use cri::RuntimeService;
 
@@ -143,9 +144,116 @@ pub async fn tcp(
     }
 }
 
+/// `grpc.health.v1.HealthCheckRequest` (the gRPC health checking
+/// protocol), written out with prost: one field.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthCheckRequest {
+    #[prost(string, tag = "1")]
+    service: String,
+}
+
+/// `grpc.health.v1.HealthCheckResponse`: `status` 1 is `SERVING`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthCheckResponse {
+    #[prost(int32, tag = "1")]
+    status: i32,
+}
+
+const SERVING_STATUS: [&str; 4] = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"];
+
+/// A gRPC health check of `pod_ip:port` (upstream's messages).
+pub async fn grpc(g: &GRPCAction, pod_ip: &str, timeout: Duration) -> Outcome {
+    let Ok(port) = u16::try_from(g.port) else {
+        return Outcome::Failure(format!("invalid port number: {}", g.port));
+    };
+    let target = if pod_ip.contains(':') {
+        format!("http://[{pod_ip}]:{port}")
+    } else {
+        format!("http://{pod_ip}:{port}")
+    };
+    let endpoint = match tonic::transport::Endpoint::from_shared(target) {
+        Ok(e) => e.connect_timeout(timeout).timeout(timeout),
+        Err(e) => return Outcome::Failure(e.to_string()),
+    };
+    let channel = match endpoint.connect().await {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Failure(format!(
+                "timeout: failed to connect service \"{pod_ip}:{port}\" within {}s: {e}",
+                timeout.as_secs()
+            ));
+        }
+    };
+    let mut client = tonic::client::Grpc::new(channel);
+    if let Err(e) = client.ready().await {
+        return Outcome::Failure(format!("failed to connect service: {e}"));
+    }
+    let request = tonic::Request::new(HealthCheckRequest {
+        service: g.service.clone().unwrap_or_default(),
+    });
+    let path = http::uri::PathAndQuery::from_static("/grpc.health.v1.Health/Check");
+    let codec = tonic_prost::ProstCodec::<HealthCheckRequest, HealthCheckResponse>::default();
+    match client.unary(request, path, codec).await {
+        Ok(r) if r.get_ref().status == 1 => Outcome::Success,
+        Ok(r) => {
+            let s = r.get_ref().status;
+            let name = usize::try_from(s)
+                .ok()
+                .and_then(|i| SERVING_STATUS.get(i))
+                .map_or_else(|| s.to_string(), |n| (*n).to_string());
+            Outcome::Failure(format!("service unhealthy (responded with \"{name}\")"))
+        }
+        Err(status) if status.code() == tonic::Code::DeadlineExceeded => Outcome::Failure(format!(
+            "timeout: health rpc did not complete within {}s",
+            timeout.as_secs()
+        )),
+        Err(status) => Outcome::Failure(format!(
+            "error: health rpc probe failed: {}: {}",
+            status.code(),
+            status.message()
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Against a real gRPC server that serves the health protocol: etcd.
+    #[tokio::test]
+    async fn grpc_health_checks_against_etcd() {
+        let etcd = test_support::Etcd::start().await;
+        let url = etcd.url();
+        let port: i32 = url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let t = Duration::from_secs(2);
+        let ok = GRPCAction {
+            port,
+            service: None,
+        };
+        assert_eq!(grpc(&ok, "127.0.0.1", t).await, Outcome::Success);
+        let unknown = GRPCAction {
+            port,
+            service: Some("no.such.Service".into()),
+        };
+        match grpc(&unknown, "127.0.0.1", t).await {
+            Outcome::Failure(m) => assert!(m.contains("health rpc probe failed"), "{m}"),
+            Outcome::Success => panic!("an unknown service passed"),
+        }
+        let closed = GRPCAction {
+            port: i32::from(test_support::free_port()),
+            service: None,
+        };
+        match grpc(&closed, "127.0.0.1", t).await {
+            Outcome::Failure(m) => {
+                assert!(m.starts_with("timeout: failed to connect service"), "{m}")
+            }
+            Outcome::Success => panic!("a closed port passed"),
+        }
+    }
 
     #[test]
     fn ports_by_number_or_name() {

@@ -158,8 +158,10 @@ impl Prober {
                 handlers::http_get(&syncer.http, g, c, &pod_ip, timeout).await
             } else if let Some(t) = &p.tcp_socket {
                 handlers::tcp(t, c, &pod_ip, timeout).await
+            } else if let Some(g) = &p.grpc {
+                handlers::grpc(g, &pod_ip, timeout).await
             } else {
-                Outcome::Success // gRPC probes are not implemented: treated as passing
+                Outcome::Failure("probe has no handler".into())
             };
             let Some(s) = self.states.get_mut(&(id.clone(), kind)) else {
                 continue;
