@@ -84,6 +84,22 @@ pub struct PodState {
     pub runtime: PodRuntime,
 }
 
+impl PodState {
+    /// Drops probe results of container instances the runtime no longer
+    /// has (removed by the container GC or with their sandbox).
+    pub fn forget_gone_containers(&mut self) {
+        let ids: HashSet<&str> = self
+            .runtime
+            .containers
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect();
+        self.readiness.retain(|id, _| ids.contains(id.as_str()));
+        self.started.retain(|id, _| ids.contains(id.as_str()));
+        self.unhealthy.retain(|id| ids.contains(id.as_str()));
+    }
+}
+
 /// How a sync ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SyncOutcome {
@@ -284,6 +300,7 @@ impl Syncer {
             })
             .min();
         st.runtime = state;
+        st.forget_gone_containers();
         // Waiting on an image back-off or a config error: retry soon.
         let wake_in = if st.waiting.is_empty() {
             wake_in
@@ -922,6 +939,19 @@ mod tests {
             image_ref: String::new(),
             hash: String::new(),
         }
+    }
+
+    #[test]
+    fn probe_results_of_gone_containers_are_forgotten() {
+        let mut st = PodState::default();
+        st.runtime.containers = vec![c("a1", "a", State::Running)];
+        st.readiness.insert("a1".into(), true);
+        st.readiness.insert("a0".into(), false);
+        st.started.insert("a0".into(), true);
+        st.unhealthy.insert("a0".into());
+        st.forget_gone_containers();
+        assert_eq!(st.readiness.keys().collect::<Vec<_>>(), ["a1"]);
+        assert!(st.started.is_empty() && st.unhealthy.is_empty());
     }
 
     #[test]
