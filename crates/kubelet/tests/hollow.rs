@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use api_types::core::v1::{Node, Pod};
 use api_types::meta::v1::DeleteOptions;
@@ -16,20 +16,7 @@ use kubelet::kubelet::{Kubelet, KubeletConfig, Runtime};
 use serde_json::json;
 use testenv::TestApiserver;
 
-async fn wait<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    limit: Duration,
-    f: impl Fn() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use test_support::eventually as wait;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hollow_node_runs_restarts_and_deletes_pods() {

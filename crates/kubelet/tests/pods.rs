@@ -143,20 +143,7 @@ impl Cluster {
     }
 }
 
-async fn wait<T, F: std::future::Future<Output = Option<T>>>(
-    what: &str,
-    limit: Duration,
-    f: impl Fn() -> F,
-) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use test_support::eventually as wait;
 
 fn phase(p: &Pod) -> &str {
     p.status

@@ -138,3 +138,22 @@ impl Drop for Etcd {
         self.data.take();
     }
 }
+
+/// Polls `f` every 100 ms until it returns `Some`, and returns that.
+///
+/// # Panics
+/// After `limit`, naming `what` was awaited.
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    limit: Duration,
+    f: impl Fn() -> F,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -306,6 +306,35 @@ fn flag(pairs: &[(String, String)], name: &str) -> bool {
         .any(|(k, v)| k == name && matches!(v.as_str(), "1" | "true" | "True"))
 }
 
+/// Which of a container's streams an exec or attach wants.
+struct Stdio {
+    stdin: bool,
+    stdout: bool,
+    /// Never with a TTY, which merges stderr into stdout.
+    stderr: bool,
+    tty: bool,
+}
+
+fn stdio(q: &[(String, String)]) -> Result<Stdio> {
+    let (stdin, stdout, stderr, tty) = (
+        flag(q, "input"),
+        flag(q, "output"),
+        flag(q, "error"),
+        flag(q, "tty"),
+    );
+    if !(stdin || stdout || stderr) {
+        return Err(HttpError::bad_request(
+            "you must specify at least one of stdin, stdout, stderr",
+        ));
+    }
+    Ok(Stdio {
+        stdin,
+        stdout,
+        stderr: stderr && !tty,
+        tty,
+    })
+}
+
 /// The running instance of `container`, or why there is none.
 async fn running_container(s: &ServerState, pod: &Pod, container: &str) -> Result<String> {
     check_container(pod, container)?;
@@ -348,27 +377,16 @@ async fn exec_inner(
             "you must specify at least 1 command",
         ));
     }
-    let (stdin, stdout, stderr, tty) = (
-        flag(&q, "input"),
-        flag(&q, "output"),
-        flag(&q, "error"),
-        flag(&q, "tty"),
-    );
-    if !(stdin || stdout || stderr) {
-        return Err(HttpError::bad_request(
-            "you must specify at least one of stdin, stdout, stderr",
-        ));
-    }
+    let io = stdio(&q)?;
     let url = s
         .runtime
         .exec(v1::ExecRequest {
             container_id: id,
             cmd,
-            tty,
-            stdin,
-            stdout,
-            // With a TTY, stderr is merged into stdout.
-            stderr: stderr && !tty,
+            tty: io.tty,
+            stdin: io.stdin,
+            stdout: io.stdout,
+            stderr: io.stderr,
         })
         .await
         .map_err(|e| HttpError::internal(format!("exec: {e}")))?;
@@ -401,26 +419,15 @@ async fn attach_inner(
 ) -> Result<Response> {
     let pod = find_pod(&s, &ns, &name, uid.as_deref())?;
     let id = running_container(&s, &pod, &container).await?;
-    let q = logs::url_pairs(req.uri().query().unwrap_or(""));
-    let (stdin, stdout, stderr, tty) = (
-        flag(&q, "input"),
-        flag(&q, "output"),
-        flag(&q, "error"),
-        flag(&q, "tty"),
-    );
-    if !(stdin || stdout || stderr) {
-        return Err(HttpError::bad_request(
-            "you must specify at least one of stdin, stdout, stderr",
-        ));
-    }
+    let io = stdio(&logs::url_pairs(req.uri().query().unwrap_or("")))?;
     let url = s
         .runtime
         .attach(v1::AttachRequest {
             container_id: id,
-            stdin,
-            tty,
-            stdout,
-            stderr: stderr && !tty,
+            stdin: io.stdin,
+            tty: io.tty,
+            stdout: io.stdout,
+            stderr: io.stderr,
         })
         .await
         .map_err(|e| HttpError::internal(format!("attach: {e}")))?;
