@@ -624,6 +624,33 @@ async fn kubectl_logs_exec_and_port_forward_reach_the_container() {
         );
         assert_ne!(code, 0, "kubectl {v}: {err}");
 
+        // attach: the running container's output, live.
+        let mut attach = std::process::Command::new(testenv::kubectl_binary(v))
+            .arg(format!("--kubeconfig={}", kubeconfig.display()))
+            .args(["attach", "talker", "-c", "app"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = attach.stdout.take().unwrap();
+        let attached = std::thread::spawn(move || {
+            use std::io::BufRead;
+            std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter(|l| l.starts_with("tick-"))
+                .take(2)
+                .collect::<Vec<_>>()
+        });
+        let started = Instant::now();
+        while !attached.is_finished() && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = attach.kill();
+        let _ = attach.wait();
+        let attached = attached.join().unwrap();
+        assert_eq!(attached.len(), 2, "kubectl {v} attach: {attached:?}");
+
         // port-forward: a local port reaches the pod's 8080.
         let local = free_port();
         let mut pf = std::process::Command::new(testenv::kubectl_binary(v))
@@ -700,4 +727,78 @@ async fn images_are_pulled_through_a_registry_mirror_from_certs_d() {
             .any(|r| r.ends_with("/v2/oxkube/mirrored/manifests/2.0")),
         "{seen:?}"
     );
+}
+
+/// postStart runs after the start; on deletion preStop runs first, then
+/// SIGTERM reaches the container, which exits on its own within the grace
+/// period. A hostPath volume lets the test read what happened, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_hooks_run_around_the_container() {
+    let c = Cluster::start().await;
+    let shared = c.cd.scratch("hooks");
+    std::fs::create_dir_all(&shared).unwrap();
+    let record = |what: &str| json!(["sh", "-c", format!("echo {what} >> /shared/log")]);
+    c.create(json!({
+        "metadata": {"name": "hooks"},
+        "spec": {
+            "terminationGracePeriodSeconds": 20,
+            "volumes": [{"name": "shared", "hostPath": {"path": shared.display().to_string(), "type": "Directory"}}],
+            "containers": [{
+                "name": "app", "image": BUSYBOX_IMAGE,
+                "command": ["sh", "-c", "trap 'echo sigterm >> /shared/log; exit 0' TERM; echo started >> /shared/log; while true; do sleep 0.2; done"],
+                "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
+                "lifecycle": {
+                    "postStart": {"exec": {"command": record("poststart")}},
+                    "preStop": {"exec": {"command": record("prestop")}}
+                }
+            }]
+        }
+    }))
+    .await;
+    c.wait_pod("hooks", "hooks Running", 60, |p| {
+        (phase(p) == "Running").then_some(())
+    })
+    .await;
+    let log = shared.join("log");
+    wait("postStart", Duration::from_secs(10), || async {
+        std::fs::read_to_string(&log)
+            .ok()?
+            .contains("poststart")
+            .then_some(())
+    })
+    .await;
+    let deleting = Instant::now();
+    c.pods()
+        .delete("hooks", &DeleteOptions::default())
+        .await
+        .unwrap();
+    wait("hooks gone", Duration::from_secs(30), || async {
+        c.pods()
+            .get_opt("hooks")
+            .await
+            .ok()
+            .flatten()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    // The container exited on SIGTERM: far sooner than the 20 s grace.
+    assert!(
+        deleting.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        deleting.elapsed()
+    );
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let at = |w: &str| {
+        lines
+            .iter()
+            .position(|l| l == w)
+            .unwrap_or_else(|| panic!("no {w} in {lines:?}"))
+    };
+    assert!(at("prestop") < at("sigterm"), "{lines:?}");
+    assert!(at("poststart") < at("prestop"), "{lines:?}");
 }
