@@ -18,14 +18,18 @@ use testenv::TestApiserver;
 
 use test_support::eventually as wait;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hollow_node_runs_restarts_and_deletes_pods() {
-    test_support::init_tracing();
-    let api = TestApiserver::start().await;
-    let client = api.client();
+/// A hollow kubelet for node `name`, running until the sender is dropped.
+struct Hollow {
+    fake: FakeRuntime,
+    root: std::path::PathBuf,
+    _stop: tokio::sync::oneshot::Sender<()>,
+    _dir: tempfile::TempDir,
+}
+
+fn start_hollow(client: &client::Client, name: &str, sync_frequency: Duration) -> Hollow {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeRuntime::hollow();
-    let mut cfg = KubeletConfig::new("hollow-1");
+    let mut cfg = KubeletConfig::new(name);
     cfg.node.pod_cidr = Some("10.244.9.0/24".into());
     cfg.node.node_ip = Some("127.0.0.1".parse().unwrap());
     cfg.root_dir = dir.path().join("kubelet");
@@ -35,6 +39,7 @@ async fn a_hollow_node_runs_restarts_and_deletes_pods() {
     cfg.write_cni_config = false;
     cfg.cgroup_root = "/oxkube-hollow-test".into();
     cfg.node_status_update_frequency = Duration::from_secs(1);
+    cfg.sync_frequency = sync_frequency;
     cfg.server = Some(([127, 0, 0, 1], 0).into());
     cfg.healthz = None;
     let rt = Runtime {
@@ -42,9 +47,24 @@ async fn a_hollow_node_runs_restarts_and_deletes_pods() {
         images: Arc::new(fake.clone()),
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let kubelet = tokio::spawn(Kubelet::run(cfg, rt, Some(client.clone()), async move {
+    tokio::spawn(Kubelet::run(cfg, rt, Some(client.clone()), async move {
         let _ = stopped.await;
     }));
+    Hollow {
+        fake,
+        root: dir.path().join("kubelet"),
+        _stop: stop,
+        _dir: dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hollow_node_runs_restarts_and_deletes_pods() {
+    test_support::init_tracing();
+    let api = TestApiserver::start().await;
+    let client = api.client();
+    let hollow = start_hollow(&client, "hollow-1", Duration::from_secs(60));
+    let fake = hollow.fake.clone();
 
     let nodes: Api<Node> = Api::all(client.clone());
     let node = wait("the node", Duration::from_secs(20), || async {
@@ -116,7 +136,53 @@ async fn a_hollow_node_runs_restarts_and_deletes_pods() {
     })
     .await;
     assert!(fake.calls().iter().any(|c| c == "RemovePodSandbox"));
+}
 
-    let _ = stop.send(());
-    let _ = kubelet.await;
+/// ConfigMap volumes follow their ConfigMap while the pod runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_map_volumes_follow_their_source() {
+    test_support::init_tracing();
+    let api = TestApiserver::start().await;
+    let client = api.client();
+    let hollow = start_hollow(&client, "hollow-2", Duration::from_secs(1));
+    let cms: Api<api_types::core::v1::ConfigMap> = Api::namespaced(client.clone(), "default");
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "cfg"}, "data": {"color": "blue"}}))
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "reader"},
+        "spec": {
+            "nodeName": "hollow-2",
+            "volumes": [{"name": "conf", "configMap": {"name": "cfg"}}],
+            "containers": [{"name": "c", "image": "busybox:1.0",
+                "volumeMounts": [{"name": "conf", "mountPath": "/etc/conf"}]}]
+        }
+    }))
+    .unwrap();
+    let created = pods.create(&PostParams::default(), &pod).await.unwrap();
+    let file = hollow
+        .root
+        .join("pods")
+        .join(&created.metadata.uid)
+        .join("volumes/kubernetes.io~configmap/conf/color");
+    wait("the volume", Duration::from_secs(20), || async {
+        (std::fs::read_to_string(&file).ok()? == "blue").then_some(())
+    })
+    .await;
+    cms.patch(
+        "cfg",
+        &client::PatchParams::default(),
+        &client::Patch::Merge(json!({"data": {"color": "green"}})),
+    )
+    .await
+    .unwrap();
+    wait("the new content", Duration::from_secs(20), || async {
+        (std::fs::read_to_string(&file).ok()? == "green").then_some(())
+    })
+    .await;
 }

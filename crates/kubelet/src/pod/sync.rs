@@ -138,6 +138,22 @@ pub(crate) fn dead_beyond_previous(
         .collect()
 }
 
+/// Whether the pod has volumes whose content comes from API objects or
+/// from the pod itself.
+fn has_projected_volumes(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.volumes.as_ref())
+        .is_some_and(|vs| {
+            vs.iter().any(|v| {
+                v.config_map.is_some()
+                    || v.secret.is_some()
+                    || v.projected.is_some()
+                    || v.downward_api.is_some()
+            })
+        })
+}
+
 pub(crate) fn now_nanos() -> i64 {
     Utc::now().timestamp_nanos_opt().unwrap_or_default()
 }
@@ -282,6 +298,10 @@ impl Syncer {
             self.start_containers(pod, st, &state, sb, &sandbox_config, &to_start)
                 .await?;
             state = pod_runtime(rt, uid).await?;
+        } else if state.running().next().is_some() && has_projected_volumes(pod) {
+            // ConfigMap, Secret and downward API volumes follow their
+            // sources while the pod runs (atomically, through `..data`).
+            self.refresh_volumes(pod).await;
         }
         let t_start = t0.elapsed();
         self.report(pod, st, &state, &actions, now).await;
@@ -510,10 +530,26 @@ impl Syncer {
         }
     }
 
-    /// Fetches what the pod's environment and volumes reference.
+    /// Rewrites the content of the pod's configMap, secret, projected and
+    /// downwardAPI volumes where it changed.
+    async fn refresh_volumes(&self, pod: &Pod) {
+        let (config_maps, secrets, _) = self.referenced(pod, false).await;
+        let sources = VolumeSources {
+            config_maps: &config_maps,
+            secrets: &secrets,
+        };
+        if let Err(e) = self.volumes.setup(pod, &sources) {
+            debug!(pod = %pod.metadata.key(), error = %e, "refreshing volumes failed");
+        }
+    }
+
+    /// Fetches what the pod's environment and volumes reference (and the
+    /// namespace's Services, for the service environment variables, when
+    /// `services`).
     async fn referenced(
         &self,
         pod: &Pod,
+        services: bool,
     ) -> (
         BTreeMap<String, ConfigMap>,
         BTreeMap<String, Secret>,
@@ -550,7 +586,7 @@ impl Syncer {
             .as_ref()
             .and_then(|s| s.enable_service_links)
             .unwrap_or(true);
-        if links {
+        if links && services {
             let svc_api: Api<Service> = Api::namespaced(client.clone(), ns);
             if let Ok(list) = svc_api.list(&ListParams::default()).await {
                 out.2 = list.items;
@@ -568,7 +604,7 @@ impl Syncer {
         sandbox_config: &v1::PodSandboxConfig,
         names: &[String],
     ) -> Result<(), SyncError> {
-        let (config_maps, secrets, services) = self.referenced(pod).await;
+        let (config_maps, secrets, services) = self.referenced(pod, true).await;
         let volumes = match self.volumes.setup(
             pod,
             &VolumeSources {
