@@ -677,6 +677,36 @@ async fn kubectl_logs_exec_and_port_forward_reach_the_container() {
         );
         assert_eq!(again, "port-forward-works\n");
     }
+
+    // kube-rs speaks only websocket: it offers v5 and v4.channel.k8s.io,
+    // and containerd's streaming server picks v4, through both forwards.
+    let kube_client =
+        kube::Client::try_from(kube::Config::new(c.api.url().parse().unwrap())).unwrap();
+    let kpods: kube::Api<k8s_openapi::api::core::v1::Pod> =
+        kube::Api::namespaced(kube_client, "default");
+    let mut process = kpods
+        .exec(
+            "talker",
+            ["sh", "-c", "cat /etc/hostname; echo to-stderr >&2"],
+            &kube::api::AttachParams::default()
+                .container("app")
+                .stderr(true),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    let mut err = String::new();
+    {
+        use tokio::io::AsyncReadExt;
+        let mut stdout = process.stdout().unwrap();
+        let mut stderr = process.stderr().unwrap();
+        stdout.read_to_string(&mut out).await.unwrap();
+        stderr.read_to_string(&mut err).await.unwrap();
+    }
+    let status = process.take_status().unwrap().await;
+    process.join().await.unwrap();
+    assert_eq!((out.as_str(), err.as_str()), ("talker\n", "to-stderr\n"));
+    assert_eq!(status.and_then(|s| s.status).as_deref(), Some("Success"));
 }
 
 /// containerd's `certs.d`: an image named after a registry we cannot reach
