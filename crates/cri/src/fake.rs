@@ -273,7 +273,7 @@ impl RuntimeService for FakeRuntime {
         // IPv4 only: `10.244.1.0/24` → network and size.
         if let Some((net, len)) = pod_cidr.split_once('/')
             && let (Ok(net), Ok(len)) = (net.parse::<std::net::Ipv4Addr>(), len.parse::<u32>())
-            && len <= 30
+            && (1..=30).contains(&len)
         {
             s.pod_cidr = Some((u32::from(net), 1u32 << (32 - len)));
         }

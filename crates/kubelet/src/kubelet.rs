@@ -443,6 +443,6 @@ impl EventHandler<Pod> for ApiSource {
     fn on_delete(&self, pod: &Arc<Pod>) {
         // Gone from the apiserver: either we confirmed the deletion (the
         // worker has finished) or it was force-deleted (stop it now).
-        self.workers.remove(&pod.metadata.uid);
+        self.workers.deleted(pod);
     }
 }

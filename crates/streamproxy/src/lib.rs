@@ -33,6 +33,10 @@ use tracing::debug;
 /// How long connecting to the backend may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long the backend may take to answer with its headers (a log
+/// stream's body may then go on for as long as it likes).
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Why a request could not be forwarded.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,6 +50,8 @@ pub enum Error {
     },
     #[error("dial tcp {0}: i/o timeout")]
     ConnectTimeout(String),
+    #[error("no answer from {0} within {RESPONSE_TIMEOUT:?}")]
+    ResponseTimeout(String),
     #[error("error talking to {addr}: {source}")]
     Http {
         addr: String,
@@ -148,6 +154,10 @@ pub async fn forward(mut req: Request<Body>, target: &Uri) -> Result<Response<Bo
     headers.remove(header::HOST);
     // Credentials for this hop are not the next hop's business.
     headers.remove(header::AUTHORIZATION);
+    if upgrading {
+        // The body is not forwarded: neither is its length.
+        headers.remove(header::CONTENT_LENGTH);
+    }
     if let (true, Some(u)) = (upgrading, upgrade) {
         headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
         headers.insert(header::UPGRADE, u);
@@ -157,13 +167,13 @@ pub async fn forward(mut req: Request<Body>, target: &Uri) -> Result<Response<Bo
     }
     *out.headers_mut() = headers;
 
-    let mut resp = sender
-        .send_request(out)
-        .await
-        .map_err(|source| Error::Http {
+    let mut resp = match tokio::time::timeout(RESPONSE_TIMEOUT, sender.send_request(out)).await {
+        Ok(r) => r.map_err(|source| Error::Http {
             addr: addr.clone(),
             source,
-        })?;
+        })?,
+        Err(_) => return Err(Error::ResponseTimeout(addr)),
+    };
     if resp.status() == StatusCode::SWITCHING_PROTOCOLS
         && let Some(client_upgrade) = client_upgrade
     {

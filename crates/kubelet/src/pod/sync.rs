@@ -533,7 +533,12 @@ impl Syncer {
     /// Rewrites the content of the pod's configMap, secret, projected and
     /// downwardAPI volumes where it changed.
     async fn refresh_volumes(&self, pod: &Pod) {
-        let (config_maps, secrets, _) = self.referenced(pod, false).await;
+        let (config_maps, secrets, _, complete) = self.referenced(pod, false).await;
+        if !complete {
+            // An apiserver error is not an absent optional source: keep
+            // the content the pod has.
+            return;
+        }
         let sources = VolumeSources {
             config_maps: &config_maps,
             secrets: &secrets,
@@ -554,9 +559,10 @@ impl Syncer {
         BTreeMap<String, ConfigMap>,
         BTreeMap<String, Secret>,
         Vec<Service>,
+        bool,
     ) {
         let (cms, secrets) = env::referenced_objects(pod);
-        let mut out = (BTreeMap::new(), BTreeMap::new(), Vec::new());
+        let mut out = (BTreeMap::new(), BTreeMap::new(), Vec::new(), true);
         let Some(client) = &self.client else {
             return out;
         };
@@ -568,7 +574,10 @@ impl Syncer {
                     out.0.insert(name, cm);
                 }
                 Ok(None) => {}
-                Err(e) => warn!(configmap = %name, error = %e, "reading configmap failed"),
+                Err(e) => {
+                    warn!(configmap = %name, error = %e, "reading configmap failed");
+                    out.3 = false;
+                }
             }
         }
         let secret_api: Api<Secret> = Api::namespaced(client.clone(), ns);
@@ -578,7 +587,10 @@ impl Syncer {
                     out.1.insert(name, s);
                 }
                 Ok(None) => {}
-                Err(e) => warn!(secret = %name, error = %e, "reading secret failed"),
+                Err(e) => {
+                    warn!(secret = %name, error = %e, "reading secret failed");
+                    out.3 = false;
+                }
             }
         }
         let links = pod
@@ -604,7 +616,7 @@ impl Syncer {
         sandbox_config: &v1::PodSandboxConfig,
         names: &[String],
     ) -> Result<(), SyncError> {
-        let (config_maps, secrets, services) = self.referenced(pod, true).await;
+        let (config_maps, secrets, services, _) = self.referenced(pod, true).await;
         let volumes = match self.volumes.setup(
             pod,
             &VolumeSources {

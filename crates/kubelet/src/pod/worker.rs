@@ -28,7 +28,8 @@ enum Desired {
     Pod(Arc<Pod>),
     /// Gone from every source without a graceful deletion (force-deleted,
     /// or a static pod whose file was removed): stop at once.
-    Removed,
+    /// With the object's last state when the apiserver deleted it.
+    Removed(Option<Arc<Pod>>),
 }
 
 struct Handle {
@@ -42,6 +43,28 @@ struct Handle {
 fn needs_sync(old: &Pod, new: &Pod) -> bool {
     if old.spec != new.spec {
         return true;
+    }
+    // Readiness gates: conditions others set decide the pod's Ready.
+    let gates: Vec<&str> = new
+        .spec
+        .as_ref()
+        .and_then(|s| s.readiness_gates.as_ref())
+        .map(|g| g.iter().map(|g| g.condition_type.as_str()).collect())
+        .unwrap_or_default();
+    if !gates.is_empty() {
+        let gate_conditions = |p: &Pod| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.conditions.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| gates.contains(&c.type_.as_str()))
+                .map(|c| (c.type_, c.status))
+                .collect::<Vec<_>>()
+        };
+        if gate_conditions(old) != gate_conditions(new) {
+            return true;
+        }
     }
     let strip = |p: &Pod| {
         let mut m = p.metadata.clone();
@@ -103,7 +126,7 @@ impl PodWorkers {
             .values()
             .filter_map(|h| match &*h.tx.borrow() {
                 Desired::Pod(p) => Some(p.clone()),
-                Desired::Removed => None,
+                Desired::Removed(_) => None,
             })
             .collect()
     }
@@ -123,9 +146,9 @@ impl PodWorkers {
             h.tx.send_if_modified(|d| {
                 let wake = match d {
                     Desired::Pod(old) => needs_sync(old, &pod),
-                    Desired::Removed => false,
+                    Desired::Removed(_) => false,
                 };
-                if !matches!(d, Desired::Removed) {
+                if !matches!(d, Desired::Removed(_)) {
                     *d = Desired::Pod(pod);
                 }
                 wake
@@ -148,10 +171,17 @@ impl PodWorkers {
         });
     }
 
+    /// The pod was deleted from the apiserver (`last`: its final state).
+    pub fn deleted(&self, last: &Arc<Pod>) {
+        if let Some(h) = self.lock().get(&last.metadata.uid) {
+            h.tx.send_replace(Desired::Removed(Some(last.clone())));
+        }
+    }
+
     /// The pod is gone without a graceful deletion: stop it now.
     pub fn remove(&self, uid: &str) {
         if let Some(h) = self.lock().get(uid) {
-            h.tx.send_replace(Desired::Removed);
+            h.tx.send_replace(Desired::Removed(None));
         }
     }
 
@@ -170,13 +200,19 @@ impl PodWorkers {
         loop {
             let desired = rx.borrow_and_update().clone();
             let pod = match desired {
-                Desired::Removed => {
+                Desired::Removed(final_state) => {
                     info!(pod_uid = %uid, "pod removed: stopping it");
                     // Still gracefully (preStop, SIGTERM, the grace
                     // period), as upstream does for a removed static pod
                     // file or a force-deleted pod.
                     if let Some(p) = &last {
-                        let grace = Duration::from_secs(crate::pod::sync::grace_period(p) as u64);
+                        // A force deletion's grace period (0: at once) is
+                        // in the object's last state.
+                        let grace = final_state
+                            .as_ref()
+                            .and_then(|f| f.metadata.deletion_grace_period_seconds)
+                            .map_or_else(|| crate::pod::sync::grace_period(p), |g| g.max(0));
+                        let grace = Duration::from_secs(grace as u64);
                         let state = crate::pod::runtime_state::pod_runtime(
                             self.syncer.runtime.as_ref(),
                             &uid,
@@ -293,6 +329,17 @@ mod tests {
         let mut deleted = base.clone();
         deleted["metadata"]["deletionTimestamp"] = "2026-11-22T10:00:00Z".into();
         assert!(needs_sync(&old, &pod(deleted)));
+        let mut gated = base.clone();
+        gated["spec"]["readinessGates"] = serde_json::json!([{"conditionType": "example.com/lb"}]);
+        let gated_old = pod(gated.clone());
+        let mut gate_flip = gated.clone();
+        gate_flip["status"] =
+            serde_json::json!({"conditions": [{"type": "example.com/lb", "status": "True"}]});
+        assert!(needs_sync(&gated_old, &pod(gate_flip)));
+        let mut other_condition = gated;
+        other_condition["status"] =
+            serde_json::json!({"conditions": [{"type": "Ready", "status": "True"}]});
+        assert!(!needs_sync(&gated_old, &pod(other_condition)));
         let mut respec = base;
         respec["spec"]["containers"][0]["image"] = "j".into();
         assert!(needs_sync(&old, &pod(respec)));

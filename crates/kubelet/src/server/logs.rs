@@ -111,7 +111,12 @@ impl LogOptions {
             (Some(_), Some(_)) => {
                 return Err("at most one of `sinceTime` or `sinceSeconds` may be specified".into());
             }
-            (Some(s), None) => Some(now - chrono::Duration::seconds(s)),
+            // Far in the past means the whole log (no overflow panic).
+            (Some(s), None) => Some(
+                chrono::TimeDelta::try_seconds(s)
+                    .and_then(|d| now.checked_sub_signed(d))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            ),
             (None, t) => t,
         };
         Ok(o)

@@ -133,6 +133,9 @@ pub async fn serve(
 ) {
     let addr = listener.local_addr().ok();
     info!(addr = ?addr, "kubelet server listening");
+    if addr.is_some_and(|a| !a.ip().is_loopback()) {
+        warn!(addr = ?addr, "the kubelet server has no TLS and no authentication yet: whoever reaches this address can read logs and run commands in this node's containers");
+    }
     if let Err(e) = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
@@ -196,14 +199,17 @@ async fn metrics(State(s): State<ServerState>) -> Response {
 
 /// The pod `ns/name` this kubelet runs (and, when given, with this UID).
 fn find_pod(s: &ServerState, ns: &str, name: &str, uid: Option<&str>) -> Result<Arc<Pod>> {
+    // While a pod is replaced under the same name, the new one (not being
+    // deleted) is the one meant.
     s.workers
         .pods()
         .into_iter()
-        .find(|p| {
+        .filter(|p| {
             p.metadata.namespace == ns
                 && p.metadata.name == name
                 && uid.is_none_or(|u| u == p.metadata.uid)
         })
+        .min_by_key(|p| p.metadata.deletion_timestamp.is_some())
         .ok_or_else(|| HttpError::not_found(format!("pod does not exist: {ns}/{name}")))
 }
 

@@ -61,6 +61,8 @@ fn options_from_the_query() {
     assert_eq!(o.since, Some(at("2026-11-22T10:00:05Z")));
     let o = LogOptions::from_query("sinceTime=2026-11-22T10%3A00%3A01Z", now).unwrap();
     assert_eq!(o.since, Some(at("2026-11-22T10:00:01Z")));
+    let o = LogOptions::from_query("sinceSeconds=9223372036854775807", now).unwrap();
+    assert_eq!(o.since, Some(DateTime::<Utc>::MIN_UTC));
     for bad in [
         "tailLines=-1",
         "tailLines=x",

@@ -1,0 +1,95 @@
+//! # kube-controller-manager: the reconcile loops
+//!
+//! Every controller here follows one pattern: informers keep a cache of
+//! the objects it cares about; their events put object keys on a work
+//! queue; workers take a key, read the cache (never the apiserver), work
+//! out what should be ([`replicaset::plan`], a pure function), and make it
+//! so through the apiserver. A failed sync is retried with back-off.
+//!
+//! - [`replicaset`]: ReplicaSets and ReplicationControllers keep
+//!   `spec.replicas` pods.
+//!
+//! [`run`] starts the controllers on shared informers; `main.rs` adds the
+//! flags and leader election.
+
+pub mod options;
+pub mod replicaset;
+
+use api_types::apps::v1::ReplicaSet;
+use api_types::core::v1::{EventSource, Pod, ReplicationController};
+use client::{Api, Client};
+use runtime::cache::{BY_NAMESPACE, namespace_index};
+use runtime::events::Recorder;
+use runtime::informer::{Informer, strip_managed_fields};
+use runtime::reflector::ReflectorConfig;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Workers of the ReplicaSet controller (`--concurrent-replicaset-syncs`).
+    pub replicaset_workers: usize,
+    /// Workers of the ReplicationController controller (`--concurrent-rc-syncs`).
+    pub rc_workers: usize,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            replicaset_workers: replicaset::DEFAULT_WORKERS,
+            rc_workers: replicaset::DEFAULT_WORKERS,
+        }
+    }
+}
+
+/// Runs every controller until `stop` resolves.
+pub async fn run(
+    client: Client,
+    config: ControllerConfig,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let recorder = Recorder::new(
+        client.clone(),
+        EventSource {
+            component: Some("replicaset-controller".into()),
+            host: None,
+        },
+    );
+    let rc_recorder = Recorder::new(
+        client.clone(),
+        EventSource {
+            component: Some("replication-controller".into()),
+            host: None,
+        },
+    );
+    let mut pods = Informer::new(Api::<Pod>::all(client.clone()), ReflectorConfig::default())
+        .with_index(BY_NAMESPACE, namespace_index())
+        .with_transform(strip_managed_fields());
+    let (rs, rs_informer) =
+        replicaset::Controller::<ReplicaSet>::new(client.clone(), pods.store(), recorder);
+    let (rc, rc_informer) = replicaset::Controller::<ReplicationController>::new(
+        client.clone(),
+        pods.store(),
+        rc_recorder,
+    );
+    pods.add_handler(rs.pod_handler());
+    pods.add_handler(rc.pod_handler());
+    let synced = pods.synced();
+    let pod_task = pods.spawn();
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let a = tokio::spawn(rs.run(
+        rs_informer,
+        synced.clone(),
+        config.replicaset_workers,
+        stopped(rx.clone()),
+    ));
+    let b = tokio::spawn(rc.run(rc_informer, synced, config.rc_workers, stopped(rx.clone())));
+    stop.await;
+    let _ = tx.send(true);
+    let _ = a.await;
+    let _ = b.await;
+    pod_task.abort();
+}

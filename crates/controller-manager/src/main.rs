@@ -1,0 +1,91 @@
+//! `kube-controller-manager`: runs the controllers (see the library docs)
+//! behind a leader-election Lease, so only one of several replicas acts.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use controller_manager::options::Options;
+use controller_manager::{ControllerConfig, run};
+use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let opts = Options::parse();
+    let level = if opts.verbosity >= 2 { "debug" } else { "info" };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
+    match serve(opts).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("kube-controller-manager: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
+    let mut config = client::Config::infer(opts.kubeconfig.as_deref())?;
+    config.qps = opts.kube_api_qps;
+    config.burst = opts.kube_api_burst;
+    config.user_agent = format!(
+        "kube-controller-manager/{} oxkube",
+        env!("CARGO_PKG_VERSION")
+    );
+    let client = client::Client::new(config)?;
+    let controllers = ControllerConfig {
+        replicaset_workers: opts.concurrent_replicaset_syncs,
+        rc_workers: opts.concurrent_rc_syncs,
+    };
+    if !opts.leader_elect {
+        run(client, controllers, shutdown_signal()).await;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let le = LeaderElectionConfig {
+        namespace: opts.leader_elect_resource_namespace.clone(),
+        name: opts.leader_elect_resource_name.clone(),
+        identity: unique_identity(),
+        lease_duration: opts.leader_elect_lease_duration,
+        renew_deadline: opts.leader_elect_renew_deadline,
+        retry_period: opts.leader_elect_retry_period,
+        ..LeaderElectionConfig::default()
+    };
+    let identity = le.identity.clone();
+    let elector = LeaderElector::new(client.clone(), le)?;
+    tracing::info!(identity, "attempting to acquire the leader lease");
+    let ended = elector
+        .run(shutdown_signal(), |stop| async move {
+            tracing::info!("became leader; starting controllers");
+            run(client, controllers, async move { stop.stopped().await }).await;
+        })
+        .await;
+    Ok(match ended {
+        Ended::Lost => {
+            tracing::error!("leaderelection lost");
+            ExitCode::FAILURE
+        }
+        Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,85 @@
+//! The flags of `kube-controller-manager`, with upstream's names and
+//! defaults (those of the controllers built so far).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+fn parse_bool(s: &str) -> Result<bool, String> {
+    match s {
+        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
+        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
+        other => Err(format!("invalid boolean {other:?} (use true or false)")),
+    }
+}
+
+/// kube-controller-manager: the reconcile loops.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "kube-controller-manager", version, about)]
+pub struct Options {
+    /// kubeconfig with the apiserver's address.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Sustained requests per second to the apiserver.
+    #[arg(long, default_value_t = 20.0)]
+    pub kube_api_qps: f32,
+
+    /// Requests allowed in a burst to the apiserver.
+    #[arg(long, default_value_t = 30)]
+    pub kube_api_burst: u32,
+
+    /// Run with leader election, so one of several replicas works.
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub leader_elect: bool,
+
+    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
+    pub leader_elect_lease_duration: Duration,
+
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub leader_elect_renew_deadline: Duration,
+
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub leader_elect_retry_period: Duration,
+
+    #[arg(long, default_value = "kube-controller-manager")]
+    pub leader_elect_resource_name: String,
+
+    #[arg(long, default_value = "kube-system")]
+    pub leader_elect_resource_namespace: String,
+
+    /// ReplicaSets synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_replicaset_syncs: usize,
+
+    /// ReplicationControllers synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_rc_syncs: usize,
+
+    /// Log verbosity (-v 2: debug).
+    #[arg(short = 'v', long = "v", default_value_t = 0)]
+    pub verbosity: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_flags_parse() {
+        let o = Options::try_parse_from([
+            "kube-controller-manager",
+            "--kubeconfig=/etc/kubernetes/controller-manager.conf",
+            "--leader-elect=false",
+            "--concurrent-replicaset-syncs=10",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!o.leader_elect);
+        assert_eq!(o.concurrent_replicaset_syncs, 10);
+        assert_eq!(o.kube_api_qps, 20.0);
+        assert!(
+            Options::try_parse_from(["kube-controller-manager", "--leader-elect=maybe"]).is_err()
+        );
+    }
+}

@@ -1,0 +1,203 @@
+//! The ReplicaSet and ReplicationController controllers against an
+//! in-process apiserver, with simulated nodes that take the pods to
+//! Running: scale up, self-healing, scale down through `scale`, adoption.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use api_types::apps::v1::ReplicaSet;
+use api_types::core::v1::{Pod, ReplicationController};
+use api_types::meta::v1::DeleteOptions;
+use client::{Api, ListParams, Patch, PatchParams, PostParams};
+use controller_manager::{ControllerConfig, run};
+use serde_json::json;
+use test_support::eventually;
+use testenv::TestApiserver;
+
+async fn pods_of(api: &Api<Pod>, selector: &str) -> Vec<Pod> {
+    api.list(&ListParams::default().labels(selector))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_sets_keep_their_pods() {
+    test_support::init_tracing();
+    let api = TestApiserver::start().await;
+    let client = api.client();
+    let sim = sim::Simulator::start(
+        client.clone(),
+        sim::SimConfig {
+            nodes: 1,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let cm = tokio::spawn(run(
+        client.clone(),
+        ControllerConfig::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    // An orphan that matches: adopted, and counted.
+    let orphan: Pod = serde_json::from_value(json!({
+        "metadata": {"name": "orphan", "labels": {"app": "web"}},
+        "spec": {"nodeName": "sim-node-0", "containers": [{"name": "c", "image": "nginx"}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &orphan).await.unwrap();
+
+    let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"nodeName": "sim-node-0", "containers": [{"name": "c", "image": "nginx"}]}
+            }
+        }
+    }))
+    .unwrap();
+    let rs = rss.create(&PostParams::default(), &rs).await.unwrap();
+
+    let status = eventually("3 ready replicas", Duration::from_secs(30), || async {
+        let s = rss.get("web").await.ok()?.status?;
+        (s.ready_replicas == Some(3) && s.available_replicas == Some(3)).then_some(s)
+    })
+    .await;
+    assert_eq!(status.replicas, 3);
+    assert_eq!(status.observed_generation, Some(1));
+    let now = pods_of(&pods, "app=web").await;
+    assert_eq!(now.len(), 3);
+    for p in &now {
+        let owner = p.metadata.controller_ref().expect("owned");
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str()),
+            ("ReplicaSet", rs.metadata.uid.as_str())
+        );
+    }
+    assert!(
+        now.iter().any(|p| p.metadata.name == "orphan"),
+        "the orphan was adopted"
+    );
+    assert!(
+        now.iter()
+            .filter(|p| p.metadata.name.starts_with("web-"))
+            .count()
+            == 2
+    );
+
+    // Self-healing: a deleted pod is replaced.
+    let victim = now.iter().find(|p| p.metadata.name != "orphan").unwrap();
+    pods.delete(
+        &victim.metadata.name,
+        &DeleteOptions {
+            grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    eventually("a replacement", Duration::from_secs(30), || async {
+        let names: Vec<String> = pods_of(&pods, "app=web")
+            .await
+            .into_iter()
+            .map(|p| p.metadata.name)
+            .collect();
+        (names.len() == 3 && !names.contains(&victim.metadata.name)).then_some(())
+    })
+    .await;
+
+    // Scale down through the scale subresource: exactly 1 stays.
+    let mut scale = rss.get_scale("web").await.unwrap();
+    scale.spec.get_or_insert_with(Default::default).replicas = Some(1);
+    rss.replace_scale("web", &scale).await.unwrap();
+    eventually("1 replica", Duration::from_secs(30), || async {
+        let s = rss.get("web").await.ok()?.status?;
+        (s.replicas == 1 && pods_of(&pods, "app=web").await.len() == 1).then_some(())
+    })
+    .await;
+    // Never more than asked for, even for a moment after settling.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(pods_of(&pods, "app=web").await.len(), 1);
+
+    // A pod whose labels stop matching is released (and replaced).
+    let kept = pods_of(&pods, "app=web").await.remove(0);
+    pods.patch(
+        &kept.metadata.name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"app": "debug"}}})),
+    )
+    .await
+    .unwrap();
+    eventually(
+        "release and replacement",
+        Duration::from_secs(30),
+        || async {
+            let released = pods.get(&kept.metadata.name).await.ok()?;
+            let replaced = pods_of(&pods, "app=web").await.len() == 1;
+            (released.metadata.controller_ref().is_none() && replaced).then_some(())
+        },
+    )
+    .await;
+
+    let _ = stop.send(());
+    let _ = cm.await;
+    sim.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_controllers_too() {
+    test_support::init_tracing();
+    let api = TestApiserver::start().await;
+    let client = api.client();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let cm = tokio::spawn(run(
+        client.clone(),
+        ControllerConfig::default(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let rcs: Api<ReplicationController> = Api::namespaced(client.clone(), "default");
+    let rc: ReplicationController = serde_json::from_value(json!({
+        "metadata": {"name": "legacy"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"app": "legacy"},
+            "template": {
+                "metadata": {"labels": {"app": "legacy"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}
+            }
+        }
+    }))
+    .unwrap();
+    rcs.create(&PostParams::default(), &rc).await.unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    eventually("2 pods", Duration::from_secs(30), || async {
+        let n = pods_of(&pods, "app=legacy").await.len();
+        let s = rcs.get("legacy").await.ok()?.status?;
+        (n == 2 && s.replicas == 2).then_some(())
+    })
+    .await;
+    let names: Vec<String> = pods_of(&pods, "app=legacy")
+        .await
+        .into_iter()
+        .map(|p| p.metadata.name)
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with("legacy-")), "{names:?}");
+    let _ = stop.send(());
+    let _ = cm.await;
+}
