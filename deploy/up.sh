@@ -3,6 +3,7 @@
 # etcd, no set-up) and writes a kubeconfig for kubectl:
 #   kube-apiserver  on 127.0.0.1:$OXKUBE_PORT, data in ./.oxkube
 #   kube-scheduler  (leader election on, /healthz and /metrics on :10259)
+#   kube-controller-manager (ReplicaSets, ReplicationControllers; leader election on)
 #   oxkube-sim      $OXKUBE_SIM_NODES simulated nodes (kwok-like: they register,
 #                   heartbeat and report their pods Running, but run no
 #                   containers), until real kubelets join
@@ -20,7 +21,7 @@ dir="${OXKUBE_DIR:-$PWD/.oxkube}"
 sim_nodes="${OXKUBE_SIM_NODES:-3}"
 hollow_nodes="${OXKUBE_HOLLOW_NODES:-0}"
 mkdir -p "$dir"
-bins=(--bin kube-apiserver --bin kube-scheduler --bin oxkube-sim)
+bins=(--bin kube-apiserver --bin kube-scheduler --bin kube-controller-manager --bin oxkube-sim)
 [ "$hollow_nodes" -gt 0 ] && bins+=(--bin kubelet)
 cargo build --release "${bins[@]}"
 kubeconfig="$dir/kubeconfig"
@@ -68,6 +69,8 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 ./target/release/kube-scheduler --kubeconfig "$kubeconfig" &
+pids+=($!)
+./target/release/kube-controller-manager --kubeconfig "$kubeconfig" &
 pids+=($!)
 if [ "$sim_nodes" -gt 0 ]; then
   ./target/release/oxkube-sim --kubeconfig "$kubeconfig" --nodes "$sim_nodes" &

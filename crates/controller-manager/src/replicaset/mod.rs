@@ -467,12 +467,7 @@ impl<K: Workload> Controller<K> {
     ) -> Result<(), client::Error> {
         self.expectations.expect(key, 0, names.len());
         let opts = DeleteOptions::default();
-        let results = futures::future::join_all(
-            names
-                .iter()
-                .map(|n| api.delete(n, &opts)),
-        )
-        .await;
+        let results = futures::future::join_all(names.iter().map(|n| api.delete(n, &opts))).await;
         let mut err = None;
         for (name, r) in names.iter().zip(results) {
             match r {
