@@ -35,6 +35,9 @@ enum Desired {
 struct Handle {
     tx: watch::Sender<Desired>,
     wake: Arc<Notify>,
+    /// The same pod came back while its worker was stopping it (a static
+    /// pod file moved away and back): start it again once stopped.
+    readd: Option<Arc<Pod>>,
 }
 
 /// Whether `new` asks for more than `old` did: a different spec or
@@ -139,7 +142,11 @@ impl PodWorkers {
             return;
         }
         let mut workers = self.lock();
-        if let Some(h) = workers.get(&uid) {
+        if let Some(h) = workers.get_mut(&uid) {
+            if matches!(&*h.tx.borrow(), Desired::Removed(_)) {
+                h.readd = Some(pod);
+                return;
+            }
             // Our own status write coming back through the watch changes
             // nothing to do: keep the newest object without waking the
             // worker (a spec, label or deletion change does wake it).
@@ -162,25 +169,31 @@ impl PodWorkers {
             Handle {
                 tx,
                 wake: wake.clone(),
+                readd: None,
             },
         );
         let this = self.clone();
         tokio::spawn(async move {
             this.run(uid.clone(), rx, wake).await;
-            this.lock().remove(&uid);
+            let readd = this.lock().remove(&uid).and_then(|h| h.readd);
+            if let Some(pod) = readd {
+                this.update(pod);
+            }
         });
     }
 
     /// The pod was deleted from the apiserver (`last`: its final state).
     pub fn deleted(&self, last: &Arc<Pod>) {
-        if let Some(h) = self.lock().get(&last.metadata.uid) {
+        if let Some(h) = self.lock().get_mut(&last.metadata.uid) {
+            h.readd = None;
             h.tx.send_replace(Desired::Removed(Some(last.clone())));
         }
     }
 
     /// The pod is gone without a graceful deletion: stop it now.
     pub fn remove(&self, uid: &str) {
-        if let Some(h) = self.lock().get(uid) {
+        if let Some(h) = self.lock().get_mut(uid) {
+            h.readd = None;
             h.tx.send_replace(Desired::Removed(None));
         }
     }

@@ -213,35 +213,57 @@ impl Writer {
     }
 }
 
-/// The start offsets of the last `n` complete lines (a partial chain counts
-/// as one line) of `data`, read once from the start.
+/// Where the last `n` lines of the file start (a chain of partial lines
+/// counts as one line), found by reading backwards from the end in blocks,
+/// so `--tail` costs what it shows, not the whole file.
 async fn tail_offset(path: &PathBuf, n: u64) -> std::io::Result<u64> {
+    use tokio::io::AsyncReadExt;
+    const BLOCK: u64 = 64 * 1024;
+    let mut file = tokio::fs::File::open(path).await?;
+    let len = file.metadata().await?.len();
     if n == 0 {
-        return Ok(tokio::fs::metadata(path).await?.len());
+        return Ok(len);
     }
-    let file = tokio::fs::File::open(path).await?;
-    let mut reader = BufReader::new(file);
-    let mut starts: std::collections::VecDeque<u64> = std::collections::VecDeque::new();
-    let mut offset = 0u64;
-    let mut line = Vec::new();
-    let mut continuing = false;
+    // `buf` holds the file from `start` to `len`.
+    let mut buf: Vec<u8> = Vec::new();
+    let mut start = len;
     loop {
-        line.clear();
-        let read = reader.read_until(b'\n', &mut line).await?;
-        if read == 0 || !line.ends_with(b"\n") {
-            break;
-        }
-        let partial = parse_line(&line[..line.len() - 1]).is_some_and(|l| l.partial);
-        if !continuing {
-            starts.push_back(offset);
-            if starts.len() as u64 > n {
-                starts.pop_front();
+        // Complete lines in `buf`, from the end: the first F-tagged line
+        // (other than the last n) ends the previous logical line.
+        let text = &buf[..];
+        let end = text.iter().rposition(|b| *b == b'\n').map_or(0, |p| p + 1);
+        let mut full_seen = 0u64;
+        let mut line_end = end;
+        while line_end > 0 {
+            let line_start = text[..line_end - 1]
+                .iter()
+                .rposition(|b| *b == b'\n')
+                .map_or(0, |p| p + 1);
+            // A line cut by the block boundary is only known whole at the
+            // start of the file.
+            if line_start == 0 && start > 0 {
+                break;
             }
+            let partial = parse_line(&text[line_start..line_end - 1]).is_some_and(|l| l.partial);
+            if !partial {
+                if full_seen == n {
+                    return Ok(start + line_end as u64);
+                }
+                full_seen += 1;
+            }
+            line_end = line_start;
         }
-        continuing = partial;
-        offset += read as u64;
+        if start == 0 {
+            return Ok(0);
+        }
+        let read_from = start.saturating_sub(BLOCK);
+        let mut block = vec![0u8; (start - read_from) as usize];
+        file.seek(std::io::SeekFrom::Start(read_from)).await?;
+        file.read_exact(&mut block).await?;
+        block.extend_from_slice(&buf);
+        buf = block;
+        start = read_from;
     }
-    Ok(starts.front().copied().unwrap_or(offset))
 }
 
 /// Whether the container is still writing to its log (checked while
@@ -273,10 +295,14 @@ pub async fn stream(
         let mut last_check = tokio::time::Instant::now();
         loop {
             let mut chunk = Vec::new();
-            // Everything complete that is there now.
+            // Everything complete that is there now, in chunks of 32 KiB.
+            let mut at_end = false;
             loop {
                 match reader.read_until(b'\n', &mut line).await {
-                    Ok(0) => break,
+                    Ok(0) => {
+                        at_end = true;
+                        break;
+                    }
                     Ok(_) if line.ends_with(b"\n") => {
                         chunk.extend(writer.render(&line[..line.len() - 1]));
                         line.clear();
@@ -285,7 +311,10 @@ pub async fn stream(
                         }
                     }
                     // A line still being written: wait for its end.
-                    Ok(_) => break,
+                    Ok(_) => {
+                        at_end = true;
+                        break;
+                    }
                     Err(e) => {
                         let _ = tx.send(Err(e)).await;
                         return;
@@ -296,10 +325,10 @@ pub async fn stream(
             if had_data && tx.send(Ok(Bytes::from(chunk))).await.is_err() {
                 return; // the client went away
             }
-            if writer.done() || !opts.follow {
+            if writer.done() || (at_end && !opts.follow) {
                 return;
             }
-            if had_data {
+            if !at_end {
                 continue;
             }
             // At the end of the file: wait for more, or for the container

@@ -97,6 +97,28 @@ async fn tail_counts_joined_lines() {
 }
 
 #[tokio::test]
+async fn tail_reads_back_across_blocks() {
+    // 5,000 lines of ~60 bytes: several 64 KiB blocks from the end.
+    let mut log = String::new();
+    for i in 0..5_000 {
+        log.push_str(&format!(
+            "2026-11-22T10:00:00.000000000Z stdout F line-{i:05}\n"
+        ));
+    }
+    // The last logical line came in two writes: a partial, then the end.
+    log.push_str("2026-11-22T10:00:01Z stdout P the-end\n");
+    log.push_str("2026-11-22T10:00:01Z stdout F !\n");
+    let tail = |n| LogOptions {
+        tail_lines: Some(n),
+        ..Default::default()
+    };
+    assert_eq!(read(&log, tail(2)).await, "line-04999\nthe-end!\n");
+    let out = read(&log, tail(3000)).await;
+    assert_eq!(out.lines().count(), 3000);
+    assert!(out.starts_with("line-02001\n"), "{out:.40}");
+}
+
+#[tokio::test]
 async fn since_timestamps_and_limit() {
     let o = LogOptions {
         since: Some(at("2026-11-22T10:00:01Z")),
