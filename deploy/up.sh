@@ -3,7 +3,8 @@
 # etcd, no set-up) and writes a kubeconfig for kubectl:
 #   kube-apiserver  on 127.0.0.1:$OXKUBE_PORT, data in ./.oxkube
 #   kube-scheduler  (leader election on, /healthz and /metrics on :10259)
-#   kube-controller-manager (ReplicaSets, ReplicationControllers; leader election on)
+#   kube-controller-manager (ReplicaSets, ReplicationControllers, node pod
+#                   CIDRs from 10.244.0.0/16, default ServiceAccounts)
 #   oxkube-sim      $OXKUBE_SIM_NODES simulated nodes (kwok-like: they register,
 #                   heartbeat and report their pods Running, but run no
 #                   containers), until real kubelets join
@@ -70,7 +71,8 @@ for _ in $(seq 1 300); do
 done
 ./target/release/kube-scheduler --kubeconfig "$kubeconfig" &
 pids+=($!)
-./target/release/kube-controller-manager --kubeconfig "$kubeconfig" &
+./target/release/kube-controller-manager --kubeconfig "$kubeconfig" \
+  --allocate-node-cidrs --cluster-cidr 10.244.0.0/16 &
 pids+=($!)
 if [ "$sim_nodes" -gt 0 ]; then
   ./target/release/oxkube-sim --kubeconfig "$kubeconfig" --nodes "$sim_nodes" &

@@ -8,12 +8,16 @@
 //!
 //! - [`replicaset`]: ReplicaSets and ReplicationControllers keep
 //!   `spec.replicas` pods.
+//! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
+//! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
 
+pub mod nodeipam;
 pub mod options;
 pub mod replicaset;
+pub mod serviceaccount;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{EventSource, Pod, ReplicationController};
@@ -30,6 +34,9 @@ pub struct ControllerConfig {
     pub replicaset_workers: usize,
     /// Workers of the ReplicationController controller (`--concurrent-rc-syncs`).
     pub rc_workers: usize,
+    /// Node IPAM: `--allocate-node-cidrs` with `--cluster-cidr` and
+    /// `--node-cidr-mask-size`.
+    pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
 }
 
 impl Default for ControllerConfig {
@@ -37,6 +44,7 @@ impl Default for ControllerConfig {
         ControllerConfig {
             replicaset_workers: replicaset::DEFAULT_WORKERS,
             rc_workers: replicaset::DEFAULT_WORKERS,
+            node_cidrs: None,
         }
     }
 }
@@ -87,9 +95,36 @@ pub async fn run(
         stopped(rx.clone()),
     ));
     let b = tokio::spawn(rc.run(rc_informer, synced, config.rc_workers, stopped(rx.clone())));
+    let mut others = vec![tokio::spawn(serviceaccount::run(
+        client.clone(),
+        stopped(rx.clone()),
+    ))];
+    if let Some((cidr, mask)) = config.node_cidrs {
+        match nodeipam::Allocator::new(cidr, mask) {
+            Ok(allocator) => {
+                let recorder = Recorder::new(
+                    client.clone(),
+                    EventSource {
+                        component: Some("cidrAllocator".into()),
+                        host: None,
+                    },
+                );
+                others.push(tokio::spawn(nodeipam::run(
+                    client.clone(),
+                    allocator,
+                    recorder,
+                    stopped(rx.clone()),
+                )));
+            }
+            Err(e) => tracing::error!(error = %e, "node IPAM not started"),
+        }
+    }
     stop.await;
     let _ = tx.send(true);
     let _ = a.await;
     let _ = b.await;
+    for t in others {
+        let _ = t.await;
+    }
     pod_task.abort();
 }

@@ -39,9 +39,21 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         env!("CARGO_PKG_VERSION")
     );
     let client = client::Client::new(config)?;
+    let node_cidrs = if opts.allocate_node_cidrs {
+        let cidr: controller_manager::nodeipam::Cidr = opts
+            .cluster_cidr
+            .parse()
+            .map_err(|e| anyhow::anyhow!("--cluster-cidr: {e}"))?;
+        controller_manager::nodeipam::Allocator::new(cidr, opts.node_cidr_mask_size)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Some((cidr, opts.node_cidr_mask_size))
+    } else {
+        None
+    };
     let controllers = ControllerConfig {
         replicaset_workers: opts.concurrent_replicaset_syncs,
         rc_workers: opts.concurrent_rc_syncs,
+        node_cidrs,
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;

@@ -57,6 +57,18 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_rc_syncs: usize,
 
+    /// Give each Node a pod CIDR from --cluster-cidr.
+    #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub allocate_node_cidrs: bool,
+
+    /// The range pod IPs come from (with --allocate-node-cidrs).
+    #[arg(long, default_value = "10.244.0.0/16")]
+    pub cluster_cidr: String,
+
+    /// The size of each node's block of --cluster-cidr.
+    #[arg(long, default_value_t = 24)]
+    pub node_cidr_mask_size: u8,
+
     /// Log verbosity (-v 2: debug).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
@@ -76,6 +88,11 @@ mod tests {
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(!o.leader_elect);
+        assert!(!o.allocate_node_cidrs);
+        assert_eq!(
+            (o.cluster_cidr.as_str(), o.node_cidr_mask_size),
+            ("10.244.0.0/16", 24)
+        );
         assert_eq!(o.concurrent_replicaset_syncs, 10);
         assert_eq!(o.kube_api_qps, 20.0);
         assert!(
