@@ -7,6 +7,7 @@ use clap::Parser;
 use controller_manager::options::Options;
 use controller_manager::{ControllerConfig, run};
 use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
+use runtime::process::shutdown_signal;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -84,20 +85,4 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         }
         Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
     })
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = term => {}
-    }
 }

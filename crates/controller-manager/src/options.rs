@@ -6,13 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
-        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
-        other => Err(format!("invalid boolean {other:?} (use true or false)")),
-    }
-}
+use runtime::process::parse_bool;
 
 /// kube-controller-manager: the reconcile loops.
 #[derive(Clone, Debug, Parser)]

@@ -121,9 +121,14 @@ async fn replica_sets_keep_their_pods() {
     .await;
 
     // Scale down through the scale subresource: exactly 1 stays.
-    let mut scale = rss.get_scale("web").await.unwrap();
-    scale.spec.get_or_insert_with(Default::default).replicas = Some(1);
-    rss.replace_scale("web", &scale).await.unwrap();
+    // (A read-modify-write: the controller's status writes may make it
+    // conflict, and then it is tried again, as a client would.)
+    eventually("the scale written", Duration::from_secs(10), || async {
+        let mut scale = rss.get_scale("web").await.ok()?;
+        scale.spec.get_or_insert_with(Default::default).replicas = Some(1);
+        rss.replace_scale("web", &scale).await.ok()
+    })
+    .await;
     eventually("1 replica", Duration::from_secs(30), || async {
         let s = rss.get("web").await.ok()?.status?;
         (s.replicas == 1 && pods_of(&pods, "app=web").await.len() == 1).then_some(())

@@ -18,5 +18,6 @@ pub mod cache;
 pub mod events;
 pub mod informer;
 pub mod leader;
+pub mod process;
 pub mod reflector;
 pub mod workqueue;

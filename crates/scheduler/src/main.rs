@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
+use runtime::process::shutdown_signal;
 use scheduler::metrics::{Metrics, NameLabels};
 use scheduler::options::Options;
 use scheduler::scheduler::{SchedulerConfig, run};
@@ -105,26 +106,4 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         }
         Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
     })
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }

@@ -8,13 +8,7 @@ use clap::Parser;
 
 use crate::framework::DEFAULT_SCHEDULER_NAME;
 
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s {
-        "true" | "1" | "t" | "T" | "TRUE" | "True" => Ok(true),
-        "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
-        other => Err(format!("invalid boolean {other:?} (use true or false)")),
-    }
-}
+use runtime::process::parse_bool;
 
 /// kube-scheduler: assigns pods to nodes.
 #[derive(Clone, Debug, Parser)]

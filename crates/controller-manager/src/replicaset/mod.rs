@@ -53,47 +53,47 @@ pub trait Workload:
     fn current(&self) -> (Counts, Option<i64>);
 }
 
+/// The parts of [`Workload`] that ReplicaSet and ReplicationController
+/// share field for field.
+macro_rules! common_workload {
+    () => {
+        fn replicas(&self) -> i32 {
+            self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
+        }
+        fn min_ready_seconds(&self) -> i32 {
+            self.spec
+                .as_ref()
+                .and_then(|s| s.min_ready_seconds)
+                .unwrap_or(0)
+        }
+        fn template(&self) -> Option<&PodTemplateSpec> {
+            self.spec.as_ref()?.template.as_ref()
+        }
+        fn current(&self) -> (Counts, Option<i64>) {
+            let s = self.status.clone().unwrap_or_default();
+            (
+                Counts {
+                    replicas: s.replicas,
+                    fully_labeled: s.fully_labeled_replicas.unwrap_or(0),
+                    ready: s.ready_replicas.unwrap_or(0),
+                    available: s.available_replicas.unwrap_or(0),
+                },
+                s.observed_generation,
+            )
+        }
+    };
+}
+
 impl Workload for ReplicaSet {
-    fn replicas(&self) -> i32 {
-        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-    }
-    fn min_ready_seconds(&self) -> i32 {
-        self.spec
-            .as_ref()
-            .and_then(|s| s.min_ready_seconds)
-            .unwrap_or(0)
-    }
+    common_workload!();
     fn selector(&self) -> Result<Selector, String> {
         let spec = self.spec.as_ref().ok_or("no spec")?;
         Selector::from_label_selector(&spec.selector).map_err(|e| e.to_string())
     }
-    fn template(&self) -> Option<&PodTemplateSpec> {
-        self.spec.as_ref()?.template.as_ref()
-    }
-    fn current(&self) -> (Counts, Option<i64>) {
-        let s = self.status.clone().unwrap_or_default();
-        (
-            Counts {
-                replicas: s.replicas,
-                fully_labeled: s.fully_labeled_replicas.unwrap_or(0),
-                ready: s.ready_replicas.unwrap_or(0),
-                available: s.available_replicas.unwrap_or(0),
-            },
-            s.observed_generation,
-        )
-    }
 }
 
 impl Workload for ReplicationController {
-    fn replicas(&self) -> i32 {
-        self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)
-    }
-    fn min_ready_seconds(&self) -> i32 {
-        self.spec
-            .as_ref()
-            .and_then(|s| s.min_ready_seconds)
-            .unwrap_or(0)
-    }
+    common_workload!();
     fn selector(&self) -> Result<Selector, String> {
         // A map selector; empty selects nothing (the apiserver defaults it
         // from the template's labels).
@@ -107,21 +107,6 @@ impl Workload for ReplicationController {
         }
         let text: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
         Selector::parse(&text.join(",")).map_err(|e| e.to_string())
-    }
-    fn template(&self) -> Option<&PodTemplateSpec> {
-        self.spec.as_ref()?.template.as_ref()
-    }
-    fn current(&self) -> (Counts, Option<i64>) {
-        let s = self.status.clone().unwrap_or_default();
-        (
-            Counts {
-                replicas: s.replicas,
-                fully_labeled: s.fully_labeled_replicas.unwrap_or(0),
-                ready: s.ready_replicas.unwrap_or(0),
-                available: s.available_replicas.unwrap_or(0),
-            },
-            s.observed_generation,
-        )
     }
 }
 

@@ -117,11 +117,11 @@ pub fn router(state: ServerState) -> Router {
         .route("/metrics", get(metrics))
         .route("/containerLogs/{ns}/{pod}/{container}", get(container_logs))
         .route("/exec/{ns}/{pod}/{container}", any(exec))
-        .route("/exec/{ns}/{pod}/{uid}/{container}", any(exec_uid))
+        .route("/exec/{ns}/{pod}/{uid}/{container}", any(exec))
         .route("/attach/{ns}/{pod}/{container}", any(attach))
-        .route("/attach/{ns}/{pod}/{uid}/{container}", any(attach_uid))
+        .route("/attach/{ns}/{pod}/{uid}/{container}", any(attach))
         .route("/portForward/{ns}/{pod}", any(port_forward))
-        .route("/portForward/{ns}/{pod}/{uid}", any(port_forward_uid))
+        .route("/portForward/{ns}/{pod}/{uid}", any(port_forward))
         .with_state(state)
 }
 
@@ -362,7 +362,7 @@ async fn to_runtime(req: Request, url: &str) -> Result<Response> {
         .map_err(|e| HttpError::internal(format!("error proxying to the container runtime: {e}")))
 }
 
-async fn exec_inner(
+async fn exec_target(
     s: ServerState,
     ns: String,
     name: String,
@@ -399,23 +399,7 @@ async fn exec_inner(
     to_runtime(req, &url).await
 }
 
-async fn exec(
-    State(s): State<ServerState>,
-    Path((ns, name, container)): Path<(String, String, String)>,
-    req: Request,
-) -> Result<Response> {
-    exec_inner(s, ns, name, None, container, req).await
-}
-
-async fn exec_uid(
-    State(s): State<ServerState>,
-    Path((ns, name, uid, container)): Path<(String, String, String, String)>,
-    req: Request,
-) -> Result<Response> {
-    exec_inner(s, ns, name, Some(uid), container, req).await
-}
-
-async fn attach_inner(
+async fn attach_target(
     s: ServerState,
     ns: String,
     name: String,
@@ -440,23 +424,7 @@ async fn attach_inner(
     to_runtime(req, &url).await
 }
 
-async fn attach(
-    State(s): State<ServerState>,
-    Path((ns, name, container)): Path<(String, String, String)>,
-    req: Request,
-) -> Result<Response> {
-    attach_inner(s, ns, name, None, container, req).await
-}
-
-async fn attach_uid(
-    State(s): State<ServerState>,
-    Path((ns, name, uid, container)): Path<(String, String, String, String)>,
-    req: Request,
-) -> Result<Response> {
-    attach_inner(s, ns, name, Some(uid), container, req).await
-}
-
-async fn port_forward_inner(
+async fn port_forward_target(
     s: ServerState,
     ns: String,
     name: String,
@@ -492,18 +460,44 @@ async fn port_forward_inner(
     to_runtime(req, &url).await
 }
 
-async fn port_forward(
-    State(s): State<ServerState>,
-    Path((ns, name)): Path<(String, String)>,
-    req: Request,
-) -> Result<Response> {
-    port_forward_inner(s, ns, name, None, req).await
+/// The path's parameters: `ns`, `pod`, and `uid`/`container` when present.
+type Params = Path<std::collections::HashMap<String, String>>;
+
+fn param(p: &std::collections::HashMap<String, String>, k: &str) -> String {
+    p.get(k).cloned().unwrap_or_default()
 }
 
-async fn port_forward_uid(
+async fn exec(State(s): State<ServerState>, Path(p): Params, req: Request) -> Result<Response> {
+    let uid = p.get("uid").cloned();
+    exec_target(
+        s,
+        param(&p, "ns"),
+        param(&p, "pod"),
+        uid,
+        param(&p, "container"),
+        req,
+    )
+    .await
+}
+
+async fn attach(State(s): State<ServerState>, Path(p): Params, req: Request) -> Result<Response> {
+    let uid = p.get("uid").cloned();
+    attach_target(
+        s,
+        param(&p, "ns"),
+        param(&p, "pod"),
+        uid,
+        param(&p, "container"),
+        req,
+    )
+    .await
+}
+
+async fn port_forward(
     State(s): State<ServerState>,
-    Path((ns, name, uid)): Path<(String, String, String)>,
+    Path(p): Params,
     req: Request,
 ) -> Result<Response> {
-    port_forward_inner(s, ns, name, Some(uid), req).await
+    let uid = p.get("uid").cloned();
+    port_forward_target(s, param(&p, "ns"), param(&p, "pod"), uid, req).await
 }
