@@ -216,11 +216,9 @@ impl Writer {
 /// Where the last `n` lines of the file start (a chain of partial lines
 /// counts as one line), found by reading backwards from the end in blocks,
 /// so `--tail` costs what it shows, not the whole file.
-async fn tail_offset(path: &PathBuf, n: u64) -> std::io::Result<u64> {
+async fn tail_offset(file: &mut tokio::fs::File, len: u64, n: u64) -> std::io::Result<u64> {
     use tokio::io::AsyncReadExt;
     const BLOCK: u64 = 64 * 1024;
-    let mut file = tokio::fs::File::open(path).await?;
-    let len = file.metadata().await?.len();
     if n == 0 {
         return Ok(len);
     }
@@ -281,15 +279,24 @@ pub async fn stream(
     opts: LogOptions,
     mut still_running: StillRunning,
 ) -> std::io::Result<impl Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
+    use tokio::io::AsyncReadExt;
+    let mut file = tokio::fs::File::open(&path).await?;
+    // Without follow, the log as it is now: lines written while it is
+    // being sent are not part of it (`--tail=1` is one line).
+    let len = file.metadata().await?.len();
     let start = match opts.tail_lines {
-        Some(n) => tail_offset(&path, n).await?,
+        Some(n) => tail_offset(&mut file, len, n).await?,
         None => 0,
     };
-    let mut file = tokio::fs::File::open(&path).await?;
     file.seek(std::io::SeekFrom::Start(start)).await?;
+    let source: Box<dyn tokio::io::AsyncRead + Send + Unpin> = if opts.follow {
+        Box::new(file)
+    } else {
+        Box::new(file.take(len - start))
+    };
     let (tx, rx) = mpsc::channel::<std::io::Result<Bytes>>(16);
     tokio::spawn(async move {
-        let mut reader = BufReader::new(file);
+        let mut reader = BufReader::new(source);
         let mut writer = Writer::new(opts.clone());
         let mut line = Vec::new();
         let mut last_check = tokio::time::Instant::now();

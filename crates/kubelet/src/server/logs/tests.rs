@@ -119,6 +119,33 @@ async fn tail_reads_back_across_blocks() {
 }
 
 #[tokio::test]
+async fn without_follow_the_log_is_what_it_was_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("0.log");
+    std::fs::write(&path, LOG).unwrap();
+    let opts = LogOptions {
+        tail_lines: Some(1),
+        ..Default::default()
+    };
+    let s = stream(path.clone(), opts, stopped()).await.unwrap();
+    // Written after the request: not part of the answer.
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    f.write_all(b"2026-11-22T10:00:04Z stdout F five\n")
+        .unwrap();
+    let out: Vec<u8> = s
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .flat_map(|c| c.unwrap().to_vec())
+        .collect();
+    assert_eq!(out, b"four\n");
+}
+
+#[tokio::test]
 async fn since_timestamps_and_limit() {
     let o = LogOptions {
         since: Some(at("2026-11-22T10:00:01Z")),
