@@ -80,6 +80,20 @@ fn not_found(what: &str, id: &str) -> tonic::Status {
     tonic::Status::not_found(format!("{what} \"{id}\" not found"))
 }
 
+/// A hollow node runs no processes: nothing to stream from, said plainly
+/// (tests of the plain fake get a URL nobody serves).
+fn no_streams_when_hollow(s: &State, op: &'static str) -> Result<()> {
+    if s.pull_anything {
+        return Err(Error::status(
+            op,
+            tonic::Status::unimplemented(
+                "this is a hollow node (fake runtime): its containers run no processes, so there is nothing to exec into, attach to or forward to",
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// An image by name or by ID, as containerd finds them.
 fn find_image<'a>(images: &'a BTreeMap<String, v1::Image>, image: &str) -> Option<&'a v1::Image> {
     images
@@ -536,17 +550,20 @@ impl RuntimeService for FakeRuntime {
     }
 
     async fn exec(&self, r: v1::ExecRequest) -> Result<String> {
-        let _s = self.enter("Exec")?;
+        let s = self.enter("Exec")?;
+        no_streams_when_hollow(&s, "Exec")?;
         Ok(format!("http://127.0.0.1:1/exec/{}", r.container_id))
     }
 
     async fn attach(&self, r: v1::AttachRequest) -> Result<String> {
-        let _s = self.enter("Attach")?;
+        let s = self.enter("Attach")?;
+        no_streams_when_hollow(&s, "Attach")?;
         Ok(format!("http://127.0.0.1:1/attach/{}", r.container_id))
     }
 
     async fn port_forward(&self, r: v1::PortForwardRequest) -> Result<String> {
-        let _s = self.enter("PortForward")?;
+        let s = self.enter("PortForward")?;
+        no_streams_when_hollow(&s, "PortForward")?;
         Ok(format!(
             "http://127.0.0.1:1/portforward/{}",
             r.pod_sandbox_id
@@ -625,6 +642,13 @@ mod tests {
             .await?;
         let ip = rt.pod_sandbox_status(&sb).await?.network.map(|n| n.ip);
         assert_eq!(ip.as_deref(), Some("10.244.7.2"));
+        let exec = rt
+            .exec(v1::ExecRequest {
+                container_id: "x".into(),
+                ..Default::default()
+            })
+            .await;
+        assert!(exec.is_err_and(|e| e.to_string().contains("hollow node")));
         Ok(())
     }
 
