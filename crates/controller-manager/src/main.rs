@@ -15,13 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let opts = Options::parse();
-    let level = if opts.verbosity >= 2 { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
+    runtime::process::init_logging(opts.verbosity);
     match serve(opts).await {
         Ok(code) => code,
         Err(e) => {

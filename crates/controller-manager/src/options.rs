@@ -63,7 +63,7 @@ pub struct Options {
     #[arg(long, default_value_t = 24)]
     pub node_cidr_mask_size: u8,
 
-    /// Log verbosity (-v 2: debug).
+    /// Log verbosity (-v 2: debug, -v 4: trace).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
 }

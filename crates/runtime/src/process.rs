@@ -1,5 +1,5 @@
-//! What every component binary needs: upstream's boolean flag values and
-//! a shutdown signal.
+//! What every component binary needs: upstream's boolean flag values,
+//! logging by `-v` level, and a shutdown signal.
 
 /// Parses a boolean flag as Go's `strconv.ParseBool` (`--leader-elect=false`).
 ///
@@ -11,6 +11,22 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
         "false" | "0" | "f" | "F" | "FALSE" | "False" => Ok(false),
         other => Err(format!("invalid boolean {other:?} (use true or false)")),
     }
+}
+
+/// Logs to stderr at the level `-v` asks for (0–1 info, 2–3 debug, more:
+/// trace); `RUST_LOG`, when set, wins.
+pub fn init_logging(verbosity: u8) {
+    let level = match verbosity {
+        0 | 1 => "info",
+        2 | 3 => "debug",
+        _ => "trace",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
 }
 
 /// Completes on SIGINT or SIGTERM.

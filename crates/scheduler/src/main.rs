@@ -18,17 +18,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let opts = Options::parse();
-    let level = match opts.verbosity {
-        0 | 1 => "info",
-        2 | 3 => "debug",
-        _ => "trace",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
+    runtime::process::init_logging(opts.verbosity);
     match serve(opts).await {
         Ok(code) => code,
         Err(e) => {

@@ -9,9 +9,7 @@
 //! empty object. With `items`, a listed key the object lacks fails the volume
 //! the same way unless optional, in which case that file is just left out.
 
-use api_types::core::v1::{
-    ConfigMap, KeyToPath, Pod, ProjectedVolumeSource, Secret, VolumeProjection,
-};
+use api_types::core::v1::{KeyToPath, Pod, ProjectedVolumeSource, VolumeProjection};
 
 use super::atomic_writer::{FileProjection, Payload};
 use super::{VolumeError, VolumeSources, downward_api, mode_bits};
@@ -20,28 +18,17 @@ use super::{VolumeError, VolumeSources, downward_api, mode_bits};
 /// defaulting makes it explicit as 420; older clients may leave it out).
 pub const DEFAULT_MODE: u32 = 0o644;
 
-/// Looks the ConfigMap up; `None` with `optional` means "empty".
-fn config_map<'a>(
-    sources: &VolumeSources<'a>,
+/// Looks a ConfigMap or Secret up; `None` with `optional` means "empty".
+fn source<'a, T>(
+    objects: &'a std::collections::BTreeMap<String, T>,
     name: &str,
     optional: bool,
-) -> Result<Option<&'a ConfigMap>, VolumeError> {
-    match sources.config_maps.get(name) {
-        Some(cm) => Ok(Some(cm)),
+    not_found: fn(String) -> VolumeError,
+) -> Result<Option<&'a T>, VolumeError> {
+    match objects.get(name) {
+        Some(o) => Ok(Some(o)),
         None if optional => Ok(None),
-        None => Err(VolumeError::ConfigMapNotFound(name.to_string())),
-    }
-}
-
-fn secret<'a>(
-    sources: &VolumeSources<'a>,
-    name: &str,
-    optional: bool,
-) -> Result<Option<&'a Secret>, VolumeError> {
-    match sources.secrets.get(name) {
-        Some(s) => Ok(Some(s)),
-        None if optional => Ok(None),
-        None => Err(VolumeError::SecretNotFound(name.to_string())),
+        None => Err(not_found(name.to_string())),
     }
 }
 
@@ -54,7 +41,12 @@ pub fn config_map_payload(
     default_mode: u32,
     optional: bool,
 ) -> Result<Payload, VolumeError> {
-    let cm = config_map(sources, name, optional)?;
+    let cm = source(
+        sources.config_maps,
+        name,
+        optional,
+        VolumeError::ConfigMapNotFound,
+    )?;
     let text = cm.and_then(|cm| cm.data.as_ref());
     let binary = cm.and_then(|cm| cm.binary_data.as_ref());
     let lookup = |key: &str| -> Option<Vec<u8>> {
@@ -85,7 +77,8 @@ pub fn secret_payload(
     default_mode: u32,
     optional: bool,
 ) -> Result<Payload, VolumeError> {
-    let data = secret(sources, name, optional)?.and_then(|s| s.data.as_ref());
+    let data = source(sources.secrets, name, optional, VolumeError::SecretNotFound)?
+        .and_then(|s| s.data.as_ref());
     let lookup = |key: &str| data.and_then(|d| d.get(key)).map(|b| b.0.clone());
     project(
         data.into_iter().flat_map(|d| d.keys()),
@@ -196,7 +189,9 @@ fn projection_payload(
 mod tests {
     use std::collections::BTreeMap;
 
-    use api_types::core::v1::{ByteString, ConfigMapProjection, SecretProjection};
+    use api_types::core::v1::{
+        ByteString, ConfigMap, ConfigMapProjection, Secret, SecretProjection,
+    };
 
     use super::*;
 
