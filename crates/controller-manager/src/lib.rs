@@ -8,12 +8,15 @@
 //!
 //! - [`replicaset`]: ReplicaSets and ReplicationControllers keep
 //!   `spec.replicas` pods.
+//! - [`deployment`]: Deployments roll a pod template out through
+//!   ReplicaSets.
 //! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
 //! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
 
+pub mod deployment;
 pub mod nodeipam;
 pub mod options;
 pub mod replicaset;
@@ -34,6 +37,8 @@ pub struct ControllerConfig {
     pub replicaset_workers: usize,
     /// Workers of the ReplicationController controller (`--concurrent-rc-syncs`).
     pub rc_workers: usize,
+    /// Workers of the Deployment controller (`--concurrent-deployment-syncs`).
+    pub deployment_workers: usize,
     /// Node IPAM: `--allocate-node-cidrs` with `--cluster-cidr` and
     /// `--node-cidr-mask-size`.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
@@ -44,6 +49,7 @@ impl Default for ControllerConfig {
         ControllerConfig {
             replicaset_workers: replicaset::DEFAULT_WORKERS,
             rc_workers: replicaset::DEFAULT_WORKERS,
+            deployment_workers: deployment::DEFAULT_WORKERS,
             node_cidrs: None,
         }
     }
@@ -72,8 +78,23 @@ pub async fn run(
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()), ReflectorConfig::default())
         .with_index(BY_NAMESPACE, namespace_index())
         .with_transform(strip_managed_fields());
-    let (rs, rs_informer) =
+    let (rs, mut rs_informer) =
         replicaset::Controller::<ReplicaSet>::new(client.clone(), pods.store(), recorder);
+    let (deploy, deploy_informer) = deployment::Controller::new(
+        client.clone(),
+        rs_informer.store(),
+        pods.store(),
+        Recorder::new(
+            client.clone(),
+            EventSource {
+                component: Some("deployment-controller".into()),
+                host: None,
+            },
+        ),
+    );
+    rs_informer.add_handler(deploy.replica_set_handler());
+    pods.add_handler(deploy.pod_handler());
+    let rs_synced = rs_informer.synced();
     let (rc, rc_informer) = replicaset::Controller::<ReplicationController>::new(
         client.clone(),
         pods.store(),
@@ -94,7 +115,18 @@ pub async fn run(
         config.replicaset_workers,
         stopped(rx.clone()),
     ));
-    let b = tokio::spawn(rc.run(rc_informer, synced, config.rc_workers, stopped(rx.clone())));
+    let b = tokio::spawn(rc.run(
+        rc_informer,
+        synced.clone(),
+        config.rc_workers,
+        stopped(rx.clone()),
+    ));
+    let c = tokio::spawn(deploy.run(
+        deploy_informer,
+        vec![rs_synced, synced],
+        config.deployment_workers,
+        stopped(rx.clone()),
+    ));
     let mut others = vec![tokio::spawn(serviceaccount::run(
         client.clone(),
         stopped(rx.clone()),
@@ -123,6 +155,7 @@ pub async fn run(
     let _ = tx.send(true);
     let _ = a.await;
     let _ = b.await;
+    let _ = c.await;
     for t in others {
         let _ = t.await;
     }

@@ -48,6 +48,7 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
     let controllers = ControllerConfig {
         replicaset_workers: opts.concurrent_replicaset_syncs,
         rc_workers: opts.concurrent_rc_syncs,
+        deployment_workers: opts.concurrent_deployment_syncs,
         node_cidrs,
     };
     if !opts.leader_elect {

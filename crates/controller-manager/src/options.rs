@@ -51,6 +51,10 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_rc_syncs: usize,
 
+    /// Deployments synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_deployment_syncs: usize,
+
     /// Give each Node a pod CIDR from --cluster-cidr.
     #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     pub allocate_node_cidrs: bool,

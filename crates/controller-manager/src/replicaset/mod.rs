@@ -371,24 +371,9 @@ impl<K: Workload> Controller<K> {
         name: &str,
         owner: Option<&K>,
     ) -> Result<(), client::Error> {
-        let Some(pod) = self.pods.get_named(ns, name) else {
-            return Ok(());
-        };
-        let mut refs = pod.metadata.owner_references.clone();
-        match owner {
-            Some(o) => refs.push(controller_ref(o)),
-            None => refs.retain(|r| r.controller != Some(true)),
-        }
-        // The UID makes the patch fail if the pod was replaced meanwhile.
-        let patch =
-            serde_json::json!({"metadata": {"ownerReferences": refs, "uid": pod.metadata.uid}});
-        match api
-            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
-            Err(e) => Err(e),
+        match self.pods.get_named(ns, name) {
+            Some(pod) => set_controller(api, pod.as_ref(), owner.map(controller_ref)).await,
+            None => Ok(()),
         }
     }
 
@@ -482,6 +467,36 @@ impl<K: Workload> Controller<K> {
     fn event(&self, owner: &K, t: EventType, reason: &str, message: &str) {
         self.recorder
             .event(&object_reference(owner), t, reason, message);
+    }
+}
+
+/// Adopts `obj` for `owner` (adds it as controller) or, with `None`,
+/// releases it (removes its controller reference). A conflict (the object
+/// was replaced meanwhile) or a missing object is not an error: the next
+/// sync sees the new state.
+///
+/// # Errors
+/// The patch failed otherwise.
+pub async fn set_controller<T: Resource + Clone + Serialize + DeserializeOwned>(
+    api: &Api<T>,
+    obj: &T,
+    owner: Option<OwnerReference>,
+) -> Result<(), client::Error> {
+    let meta = obj.metadata();
+    let mut refs = meta.owner_references.clone();
+    match owner {
+        Some(o) => refs.push(o),
+        None => refs.retain(|r| r.controller != Some(true)),
+    }
+    // The UID makes the patch fail if the object was replaced meanwhile.
+    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": meta.uid}});
+    match api
+        .patch(&meta.name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
