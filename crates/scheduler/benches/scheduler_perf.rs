@@ -356,30 +356,6 @@ async fn null_bind_all(client: &Client, ns: &str, n: usize, nodes: Arc<Vec<Strin
     .await;
 }
 
-/// CPU seconds (user + system) and peak RSS (KiB) of a process.
-fn proc_usage(pid: u32) -> (f64, u64) {
-    let ticks: f64 = std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0);
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // fields after the ")" of the command name; utime, stime are 14, 15
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let cpu = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (cpu / ticks, hwm)
-}
-
 async fn size(num_nodes: usize, num_pods: usize) -> serde_json::Value {
     println!("== {num_nodes} simulated nodes, {num_pods} pods ==");
     let api = testenv::TestApiserver::start().await;
@@ -455,7 +431,7 @@ async fn size(num_nodes: usize, num_pods: usize) -> serde_json::Value {
     let startup = backlog
         .first
         .saturating_duration_since(spawned.unwrap_or(backlog.first));
-    let (cpu_backlog, _) = proc_usage(pid);
+    let (cpu_backlog, _) = test_support::proc_usage(pid);
     println!(
         "  kube-scheduler, binding {} pending pods: {:.0} pods/s ({:.0}% of the null scheduler); first binding {:.2} s after start (list + cache sync of {} nodes and {} pods)",
         backlog.bound,
@@ -470,7 +446,7 @@ async fn size(num_nodes: usize, num_pods: usize) -> serde_json::Value {
     let started = Instant::now();
     let sched = run_phase(&client, "live", num_pods, nodes.clone(), false).await;
     let wall = started.elapsed().as_secs_f64();
-    let (cpu_total, rss_kib) = proc_usage(pid);
+    let (cpu_total, rss_kib) = test_support::proc_usage(pid);
     let _ = child.kill();
     let _ = child.wait();
     let cpu = cpu_total - cpu_backlog;

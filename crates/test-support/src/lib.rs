@@ -8,6 +8,7 @@
 //!   from an OCI archive (to test pulls through a registry mirror).
 //! - [`init_tracing`]: every test logs through `tracing` (`RUST_LOG` works).
 //! - [`free_port`]: a loopback port nobody listens on right now.
+//! - [`proc_usage`]: CPU time and peak RSS of a process (for benchmarks).
 //!
 //! Tests fail loudly when `etcd` is missing: the test command installs it
 //! (`e2e/test.sh`); it is never silently skipped.
@@ -156,4 +157,30 @@ pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
         assert!(start.elapsed() < limit, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// CPU seconds (user + system) and peak RSS (KiB) of process `pid`, from
+/// `/proc` (zeros if it cannot be read).
+pub fn proc_usage(pid: u32) -> (f64, u64) {
+    let ticks: f64 = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0);
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the ")" of the command name; utime and stime are the
+    // 14th and 15th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let cpu = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    (cpu / ticks, hwm)
 }

@@ -93,7 +93,10 @@ fn the_new_replica_set_grows_within_the_surge() {
         recreate: true,
         ..rolling(10, 0, 0)
     };
-    assert_eq!(new_rs_replicas(&recreate, std::slice::from_ref(&new), &new), 10);
+    assert_eq!(
+        new_rs_replicas(&recreate, std::slice::from_ref(&new), &new),
+        10
+    );
 }
 
 #[test]
