@@ -333,6 +333,7 @@ async fn rolling_update_keeps_every_replica_ready_and_rolls_back() {
     assert!(ok, "{out}");
     assert!(out.contains("ScalingReplicaSet"), "{out}");
     assert!(out.contains("Scaled down replica set web-"), "{out}");
+    assert!(out.contains(" from 3 to 2"), "{out}");
 
     // History, then undo: the first template comes back as revision 3.
     let (ok, out) = c.kubectl(&["rollout", "history", "deployment/web"]).await;

@@ -646,7 +646,7 @@ impl Controller {
                 EventType::Normal,
                 "ScalingReplicaSet",
                 &format!(
-                    "Scaled up replica set {} to {replicas}",
+                    "Scaled up replica set {} from 0 to {replicas}",
                     created.metadata.name
                 ),
             );
@@ -752,7 +752,7 @@ impl Controller {
                 EventType::Normal,
                 "ScalingReplicaSet",
                 &format!(
-                    "Scaled {dir} replica set {} to {size} from {from}",
+                    "Scaled {dir} replica set {} from {from} to {size}",
                     stored.metadata.name
                 ),
             );
