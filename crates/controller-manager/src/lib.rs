@@ -12,18 +12,24 @@
 //!   ReplicaSets.
 //! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
 //! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
+//! - [`endpoints`]: each Service with a selector has an Endpoints object
+//!   listing the pods it selects.
+//! - [`endpointslice`]: the same, as EndpointSlices of at most
+//!   `--max-endpoints-per-slice` endpoints.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
 
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod nodeipam;
 pub mod options;
 pub mod replicaset;
 pub mod serviceaccount;
 
 use api_types::apps::v1::ReplicaSet;
-use api_types::core::v1::{EventSource, Pod, ReplicationController};
+use api_types::core::v1::{EventSource, Pod, ReplicationController, Service};
 use client::{Api, Client};
 use runtime::cache::{BY_NAMESPACE, namespace_index};
 use runtime::events::Recorder;
@@ -42,6 +48,13 @@ pub struct ControllerConfig {
     /// Node IPAM: `--allocate-node-cidrs` with `--cluster-cidr` and
     /// `--node-cidr-mask-size`.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Workers of the Endpoints controller (`--concurrent-endpoint-syncs`).
+    pub endpoint_workers: usize,
+    /// Workers of the EndpointSlice controller
+    /// (`--concurrent-service-endpoint-syncs`).
+    pub endpointslice_workers: usize,
+    /// `--max-endpoints-per-slice`.
+    pub max_endpoints_per_slice: usize,
 }
 
 impl Default for ControllerConfig {
@@ -51,6 +64,9 @@ impl Default for ControllerConfig {
             rc_workers: replicaset::DEFAULT_WORKERS,
             deployment_workers: deployment::DEFAULT_WORKERS,
             node_cidrs: None,
+            endpoint_workers: endpoints::DEFAULT_WORKERS,
+            endpointslice_workers: endpointslice::DEFAULT_WORKERS,
+            max_endpoints_per_slice: endpointslice::plan::DEFAULT_MAX_ENDPOINTS_PER_SLICE,
         }
     }
 }
@@ -102,8 +118,45 @@ pub async fn run(
     );
     pods.add_handler(rs.pod_handler());
     pods.add_handler(rc.pod_handler());
+
+    // Services, shared by the two endpoint controllers.
+    let mut services = Informer::new(
+        Api::<Service>::all(client.clone()),
+        ReflectorConfig::default(),
+    )
+    .with_index(BY_NAMESPACE, namespace_index())
+    .with_transform(strip_managed_fields());
+    let recorder_for = |component: &str| {
+        Recorder::new(
+            client.clone(),
+            EventSource {
+                component: Some(component.into()),
+                host: None,
+            },
+        )
+    };
+    let (ep, ep_informer) = endpoints::Controller::new(
+        client.clone(),
+        pods.store(),
+        services.store(),
+        recorder_for("endpoint-controller"),
+    );
+    let (eps, eps_informers) = endpointslice::Controller::new(
+        client.clone(),
+        pods.store(),
+        services.store(),
+        config.max_endpoints_per_slice,
+        recorder_for("endpoint-slice-controller"),
+    );
+    pods.add_handler(ep.pod_handler());
+    pods.add_handler(eps.pod_handler());
+    services.add_handler(ep.service_handler());
+    services.add_handler(eps.service_handler());
+
     let synced = pods.synced();
+    let services_synced = services.synced();
     let pod_task = pods.spawn();
+    let service_task = services.spawn();
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -123,14 +176,25 @@ pub async fn run(
     ));
     let c = tokio::spawn(deploy.run(
         deploy_informer,
-        vec![rs_synced, synced],
+        vec![rs_synced, synced.clone()],
         config.deployment_workers,
         stopped(rx.clone()),
     ));
-    let mut others = vec![tokio::spawn(serviceaccount::run(
-        client.clone(),
-        stopped(rx.clone()),
-    ))];
+    let mut others = vec![
+        tokio::spawn(serviceaccount::run(client.clone(), stopped(rx.clone()))),
+        tokio::spawn(ep.run(
+            ep_informer,
+            vec![synced.clone(), services_synced.clone()],
+            config.endpoint_workers,
+            stopped(rx.clone()),
+        )),
+        tokio::spawn(eps.run(
+            eps_informers,
+            vec![synced.clone(), services_synced],
+            config.endpointslice_workers,
+            stopped(rx.clone()),
+        )),
+    ];
     if let Some((cidr, mask)) = config.node_cidrs {
         match nodeipam::Allocator::new(cidr, mask) {
             Ok(allocator) => {
@@ -160,4 +224,5 @@ pub async fn run(
         let _ = t.await;
     }
     pod_task.abort();
+    service_task.abort();
 }

@@ -50,6 +50,9 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         rc_workers: opts.concurrent_rc_syncs,
         deployment_workers: opts.concurrent_deployment_syncs,
         node_cidrs,
+        endpoint_workers: opts.concurrent_endpoint_syncs,
+        endpointslice_workers: opts.concurrent_service_endpoint_syncs,
+        max_endpoints_per_slice: usize::from(opts.max_endpoints_per_slice),
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;

@@ -55,6 +55,18 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_deployment_syncs: usize,
 
+    /// Services whose Endpoints are synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_endpoint_syncs: usize,
+
+    /// Services whose EndpointSlices are synced at once.
+    #[arg(long, default_value_t = 5)]
+    pub concurrent_service_endpoint_syncs: usize,
+
+    /// The most endpoints one EndpointSlice holds (1 to 1000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub max_endpoints_per_slice: u16,
+
     /// Give each Node a pod CIDR from --cluster-cidr.
     #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     pub allocate_node_cidrs: bool,
@@ -92,9 +104,31 @@ mod tests {
             ("10.244.0.0/16", 24)
         );
         assert_eq!(o.concurrent_replicaset_syncs, 10);
+        assert_eq!(
+            (
+                o.concurrent_endpoint_syncs,
+                o.concurrent_service_endpoint_syncs,
+                o.max_endpoints_per_slice
+            ),
+            (5, 5, 100)
+        );
         assert_eq!(o.kube_api_qps, 20.0);
         assert!(
             Options::try_parse_from(["kube-controller-manager", "--leader-elect=maybe"]).is_err()
+        );
+        for bad in ["0", "1001"] {
+            let flag = format!("--max-endpoints-per-slice={bad}");
+            assert!(Options::try_parse_from(["kube-controller-manager", flag.as_str()]).is_err());
+        }
+        let o = Options::try_parse_from([
+            "kube-controller-manager",
+            "--max-endpoints-per-slice=1000",
+            "--concurrent-endpoint-syncs=2",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (o.max_endpoints_per_slice, o.concurrent_endpoint_syncs),
+            (1000, 2)
         );
     }
 }
