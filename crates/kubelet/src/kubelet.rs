@@ -353,6 +353,7 @@ impl Kubelet {
             client: client.clone(),
             recorder,
             volumes: Arc::new(VolumeManager::new(cfg.root_dir.clone())),
+            objects: client.as_ref().map(crate::pod::objects::Objects::new),
             node: Arc::new(node_ctx),
             http: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::limited(10))

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod decide;
 pub mod handlers;
 pub mod labels;
+pub mod objects;
 pub mod pleg;
 pub mod probe;
 pub mod runtime_state;

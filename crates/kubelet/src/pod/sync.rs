@@ -38,6 +38,7 @@ use crate::pod::backoff::Backoff;
 use crate::pod::decide::{self, KillPod, PodActions, compute_pod_actions, is_sidecar};
 use crate::pod::handlers::{self, Outcome};
 use crate::pod::labels::{self, container_hash};
+use crate::pod::objects::Objects;
 use crate::pod::runtime_state::{PodRuntime, pod_runtime};
 use crate::pod::sandbox::{self, NodeContext};
 use crate::pod::status::{self, pod_status};
@@ -52,6 +53,8 @@ pub struct Syncer {
     pub client: Option<Client>,
     pub recorder: Option<Recorder>,
     pub volumes: Arc<VolumeManager>,
+    /// Watched ConfigMaps and Secrets (with an apiserver).
+    pub objects: Option<Arc<Objects>>,
     pub node: Arc<NodeContext>,
     pub http: reqwest::Client,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -567,29 +570,33 @@ impl Syncer {
             return out;
         };
         let ns = pod.metadata.namespace.as_str();
-        let cm_api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-        for name in cms {
-            match cm_api.get_opt(&name).await {
-                Ok(Some(cm)) => {
-                    out.0.insert(name, cm);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(configmap = %name, error = %e, "reading configmap failed");
-                    out.3 = false;
+        if let Some(objects) = &self.objects {
+            // Watched, not fetched: see `pod::objects`.
+            let uid = pod.metadata.uid.as_str();
+            objects.config_maps.register(uid, ns, &cms);
+            objects.secrets.register(uid, ns, &secrets);
+            for name in cms {
+                match objects.config_maps.get(ns, &name).await {
+                    Ok(Some(cm)) => {
+                        out.0.insert(name, cm);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(configmap = %name, error = %e, "reading configmap failed");
+                        out.3 = false;
+                    }
                 }
             }
-        }
-        let secret_api: Api<Secret> = Api::namespaced(client.clone(), ns);
-        for name in secrets {
-            match secret_api.get_opt(&name).await {
-                Ok(Some(s)) => {
-                    out.1.insert(name, s);
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    warn!(secret = %name, error = %e, "reading secret failed");
-                    out.3 = false;
+            for name in secrets {
+                match objects.secrets.get(ns, &name).await {
+                    Ok(Some(s)) => {
+                        out.1.insert(name, s);
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        warn!(secret = %name, error = %e, "reading secret failed");
+                        out.3 = false;
+                    }
                 }
             }
         }
@@ -920,6 +927,9 @@ impl Syncer {
     /// Removes what is left of a pod that is gone: its sandboxes (and with
     /// them its containers) and its volumes.
     pub async fn clean_up(&self, uid: &str) -> Result<(), SyncError> {
+        if let Some(objects) = &self.objects {
+            objects.unregister(uid);
+        }
         let state = pod_runtime(self.runtime.as_ref(), uid).await?;
         for c in state.running() {
             match self.runtime.stop_container(&c.id, Duration::ZERO).await {
