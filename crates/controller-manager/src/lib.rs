@@ -9,12 +9,15 @@
 //! - [`replicaset`]: ReplicaSets and ReplicationControllers keep
 //!   `spec.replicas` pods.
 //! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
+//! - [`nodelifecycle`]: a node that stops renewing its Lease is marked
+//!   `Unknown` and tainted; pods leave tainted nodes (taint eviction).
 //! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
 
 pub mod nodeipam;
+pub mod nodelifecycle;
 pub mod options;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -22,7 +25,7 @@ pub mod serviceaccount;
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{EventSource, Pod, ReplicationController};
 use client::{Api, Client};
-use runtime::cache::{BY_NAMESPACE, namespace_index};
+use runtime::cache::{BY_NAMESPACE, BY_NODE, namespace_index, node_index};
 use runtime::events::Recorder;
 use runtime::informer::{Informer, strip_managed_fields};
 use runtime::reflector::ReflectorConfig;
@@ -37,6 +40,9 @@ pub struct ControllerConfig {
     /// Node IPAM: `--allocate-node-cidrs` with `--cluster-cidr` and
     /// `--node-cidr-mask-size`.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// The node lifecycle and taint eviction controllers' timings and
+    /// rates (`--node-monitor-period`, `--node-monitor-grace-period` …).
+    pub node_lifecycle: nodelifecycle::Config,
 }
 
 impl Default for ControllerConfig {
@@ -45,6 +51,7 @@ impl Default for ControllerConfig {
             replicaset_workers: replicaset::DEFAULT_WORKERS,
             rc_workers: replicaset::DEFAULT_WORKERS,
             node_cidrs: None,
+            node_lifecycle: nodelifecycle::Config::default(),
         }
     }
 }
@@ -71,6 +78,7 @@ pub async fn run(
     );
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()), ReflectorConfig::default())
         .with_index(BY_NAMESPACE, namespace_index())
+        .with_index(BY_NODE, node_index())
         .with_transform(strip_managed_fields());
     let (rs, rs_informer) =
         replicaset::Controller::<ReplicaSet>::new(client.clone(), pods.store(), recorder);
@@ -81,6 +89,15 @@ pub async fn run(
     );
     pods.add_handler(rs.pod_handler());
     pods.add_handler(rc.pod_handler());
+    // Node lifecycle and taint eviction share the Node informer.
+    let (lifecycle, mut node_informer, lease_informer) =
+        nodelifecycle::Controller::new(client.clone(), pods.store(), config.node_lifecycle.clone());
+    let eviction =
+        nodelifecycle::TaintEviction::new(client.clone(), pods.store(), node_informer.store());
+    node_informer.add_handler(eviction.node_handler());
+    pods.add_handler(lifecycle.pod_handler());
+    pods.add_handler(eviction.pod_handler());
+    let nodes_synced = node_informer.synced();
     let synced = pods.synced();
     let pod_task = pods.spawn();
 
@@ -94,11 +111,22 @@ pub async fn run(
         config.replicaset_workers,
         stopped(rx.clone()),
     ));
-    let b = tokio::spawn(rc.run(rc_informer, synced, config.rc_workers, stopped(rx.clone())));
-    let mut others = vec![tokio::spawn(serviceaccount::run(
-        client.clone(),
+    let b = tokio::spawn(rc.run(
+        rc_informer,
+        synced.clone(),
+        config.rc_workers,
         stopped(rx.clone()),
-    ))];
+    ));
+    let mut others = vec![
+        tokio::spawn(serviceaccount::run(client.clone(), stopped(rx.clone()))),
+        tokio::spawn(lifecycle.run(
+            node_informer,
+            lease_informer,
+            synced.clone(),
+            stopped(rx.clone()),
+        )),
+        tokio::spawn(eviction.run(nodes_synced, synced.clone(), stopped(rx.clone()))),
+    ];
     if let Some((cidr, mask)) = config.node_cidrs {
         match nodeipam::Allocator::new(cidr, mask) {
             Ok(allocator) => {

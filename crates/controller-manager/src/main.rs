@@ -49,6 +49,7 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         replicaset_workers: opts.concurrent_replicaset_syncs,
         rc_workers: opts.concurrent_rc_syncs,
         node_cidrs,
+        node_lifecycle: opts.node_lifecycle(),
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;
