@@ -11,6 +11,8 @@
 //! - [`deployment`]: Deployments roll a pod template out through
 //!   ReplicaSets.
 //! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
+//! - [`nodelifecycle`]: a node that stops renewing its Lease is marked
+//!   `Unknown` and tainted; pods leave tainted nodes (taint eviction).
 //! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
 //! - [`endpoints`]: each Service with a selector has an Endpoints object
 //!   listing the pods it selects.
@@ -24,6 +26,7 @@ pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod nodeipam;
+pub mod nodelifecycle;
 pub mod options;
 pub mod replicaset;
 pub mod serviceaccount;
@@ -31,7 +34,7 @@ pub mod serviceaccount;
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{EventSource, Pod, ReplicationController, Service};
 use client::{Api, Client};
-use runtime::cache::{BY_NAMESPACE, namespace_index};
+use runtime::cache::{BY_NAMESPACE, BY_NODE, namespace_index, node_index};
 use runtime::events::Recorder;
 use runtime::informer::{Informer, strip_managed_fields};
 use runtime::reflector::ReflectorConfig;
@@ -55,6 +58,9 @@ pub struct ControllerConfig {
     pub endpointslice_workers: usize,
     /// `--max-endpoints-per-slice`.
     pub max_endpoints_per_slice: usize,
+    /// The node lifecycle and taint eviction controllers' timings and
+    /// rates (`--node-monitor-period`, `--node-monitor-grace-period` …).
+    pub node_lifecycle: nodelifecycle::Config,
 }
 
 impl Default for ControllerConfig {
@@ -67,6 +73,7 @@ impl Default for ControllerConfig {
             endpoint_workers: endpoints::DEFAULT_WORKERS,
             endpointslice_workers: endpointslice::DEFAULT_WORKERS,
             max_endpoints_per_slice: endpointslice::plan::DEFAULT_MAX_ENDPOINTS_PER_SLICE,
+            node_lifecycle: nodelifecycle::Config::default(),
         }
     }
 }
@@ -93,6 +100,7 @@ pub async fn run(
     );
     let mut pods = Informer::new(Api::<Pod>::all(client.clone()), ReflectorConfig::default())
         .with_index(BY_NAMESPACE, namespace_index())
+        .with_index(BY_NODE, node_index())
         .with_transform(strip_managed_fields());
     let (rs, mut rs_informer) =
         replicaset::Controller::<ReplicaSet>::new(client.clone(), pods.store(), recorder);
@@ -153,6 +161,15 @@ pub async fn run(
     services.add_handler(ep.service_handler());
     services.add_handler(eps.service_handler());
 
+    // Node lifecycle and taint eviction share the Node informer.
+    let (lifecycle, mut node_informer, lease_informer) =
+        nodelifecycle::Controller::new(client.clone(), pods.store(), config.node_lifecycle.clone());
+    let eviction =
+        nodelifecycle::TaintEviction::new(client.clone(), pods.store(), node_informer.store());
+    node_informer.add_handler(eviction.node_handler());
+    pods.add_handler(lifecycle.pod_handler());
+    pods.add_handler(eviction.pod_handler());
+    let nodes_synced = node_informer.synced();
     let synced = pods.synced();
     let services_synced = services.synced();
     let pod_task = pods.spawn();
@@ -194,6 +211,13 @@ pub async fn run(
             config.endpointslice_workers,
             stopped(rx.clone()),
         )),
+        tokio::spawn(lifecycle.run(
+            node_informer,
+            lease_informer,
+            synced.clone(),
+            stopped(rx.clone()),
+        )),
+        tokio::spawn(eviction.run(nodes_synced, synced.clone(), stopped(rx.clone()))),
     ];
     if let Some((cidr, mask)) = config.node_cidrs {
         match nodeipam::Allocator::new(cidr, mask) {

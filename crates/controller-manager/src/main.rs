@@ -53,6 +53,7 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         endpoint_workers: opts.concurrent_endpoint_syncs,
         endpointslice_workers: opts.concurrent_service_endpoint_syncs,
         max_endpoints_per_slice: usize::from(opts.max_endpoints_per_slice),
+        node_lifecycle: opts.node_lifecycle(),
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;

@@ -79,9 +79,55 @@ pub struct Options {
     #[arg(long, default_value_t = 24)]
     pub node_cidr_mask_size: u8,
 
+    /// How often the node lifecycle controller checks node health.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub node_monitor_period: Duration,
+
+    /// How long a node may go without renewing its Lease or posting its
+    /// status before it is marked Unknown (NotReady).
+    #[arg(long, default_value = "50s", value_parser = humantime::parse_duration)]
+    pub node_monitor_grace_period: Duration,
+
+    /// The same, for a node that has never posted its status.
+    #[arg(long, default_value = "1m", value_parser = humantime::parse_duration)]
+    pub node_startup_grace_period: Duration,
+
+    /// Nodes per second tainted for eviction in a healthy zone.
+    #[arg(long, default_value_t = 0.1)]
+    pub node_eviction_rate: f32,
+
+    /// Nodes per second tainted for eviction in an unhealthy zone of more
+    /// than --large-cluster-size-threshold nodes (smaller ones: none).
+    #[arg(long, default_value_t = 0.01)]
+    pub secondary_node_eviction_rate: f32,
+
+    /// Share of not-Ready nodes (at least 3) that makes a zone unhealthy.
+    #[arg(long, default_value_t = 0.55)]
+    pub unhealthy_zone_threshold: f32,
+
+    /// A zone with more nodes than this is large (see
+    /// --secondary-node-eviction-rate).
+    #[arg(long, default_value_t = 50)]
+    pub large_cluster_size_threshold: usize,
+
     /// Log verbosity (-v 2: debug, -v 4: trace).
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
+}
+
+impl Options {
+    /// The node lifecycle controller's part of the flags.
+    pub fn node_lifecycle(&self) -> crate::nodelifecycle::Config {
+        crate::nodelifecycle::Config {
+            node_monitor_period: self.node_monitor_period,
+            node_monitor_grace_period: self.node_monitor_grace_period,
+            node_startup_grace_period: self.node_startup_grace_period,
+            node_eviction_rate: self.node_eviction_rate,
+            secondary_node_eviction_rate: self.secondary_node_eviction_rate,
+            unhealthy_zone_threshold: self.unhealthy_zone_threshold,
+            large_cluster_size_threshold: self.large_cluster_size_threshold,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -112,6 +158,8 @@ mod tests {
             ),
             (5, 5, 100)
         );
+        // The node lifecycle flags default as upstream's.
+        assert_eq!(o.node_lifecycle(), crate::nodelifecycle::Config::default());
         assert_eq!(o.kube_api_qps, 20.0);
         assert!(
             Options::try_parse_from(["kube-controller-manager", "--leader-elect=maybe"]).is_err()
@@ -129,6 +177,33 @@ mod tests {
         assert_eq!(
             (o.max_endpoints_per_slice, o.concurrent_endpoint_syncs),
             (1000, 2)
+        );
+    }
+
+    #[test]
+    fn node_lifecycle_flags_parse_as_upstream_writes_them() {
+        let o = Options::try_parse_from([
+            "kube-controller-manager",
+            "--node-monitor-period=2s",
+            "--node-monitor-grace-period=40s",
+            "--node-startup-grace-period=1m30s",
+            "--node-eviction-rate=0.5",
+            "--secondary-node-eviction-rate=0",
+            "--unhealthy-zone-threshold=0.7",
+            "--large-cluster-size-threshold=100",
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let c = o.node_lifecycle();
+        assert_eq!(c.node_monitor_period, Duration::from_secs(2));
+        assert_eq!(c.node_monitor_grace_period, Duration::from_secs(40));
+        assert_eq!(c.node_startup_grace_period, Duration::from_secs(90));
+        assert_eq!(c.node_eviction_rate, 0.5);
+        assert_eq!(c.secondary_node_eviction_rate, 0.0);
+        assert_eq!(c.unhealthy_zone_threshold, 0.7);
+        assert_eq!(c.large_cluster_size_threshold, 100);
+        assert!(
+            Options::try_parse_from(["kube-controller-manager", "--node-eviction-rate=fast"])
+                .is_err()
         );
     }
 }

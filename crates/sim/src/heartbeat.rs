@@ -30,7 +30,7 @@ use crate::simulator::{Shared, Stats};
 
 /// Renews node `i`'s Lease (recreating it if someone deleted it).
 pub(crate) async fn renew_lease(shared: Arc<Shared>, i: usize) {
-    let Some(node) = shared.nodes.get(i) else {
+    let Some(node) = shared.nodes.get(i).filter(|n| !n.paused()) else {
         return;
     };
     let leases: Api<Ack<Lease>> = Api::namespaced(shared.client.clone(), NODE_LEASE_NAMESPACE);
@@ -62,7 +62,7 @@ pub(crate) async fn renew_lease(shared: Arc<Shared>, i: usize) {
 
 /// Refreshes node `i`'s conditions through `nodes/status`.
 pub(crate) async fn report_status(shared: Arc<Shared>, i: usize) {
-    let Some(node) = shared.nodes.get(i) else {
+    let Some(node) = shared.nodes.get(i).filter(|n| !n.paused()) else {
         return;
     };
     let nodes: Api<Node> = Api::all(shared.client.clone());

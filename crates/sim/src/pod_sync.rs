@@ -118,6 +118,11 @@ async fn sync(shared: &Shared, store: &Store<Pod>, key: &str) -> client::Result<
     let Some(node) = node_of(shared, &pod) else {
         return Ok(());
     };
+    if node.paused() {
+        // Cut off: nothing reaches the apiserver. Resuming queues the
+        // node's pods again.
+        return Ok(());
+    }
     let (namespace, name) = split_key(key);
     let pods: Api<Pod> = Api::namespaced(shared.client.clone(), namespace);
     let uid = pod.metadata.uid.as_str();

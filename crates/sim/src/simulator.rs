@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -19,7 +19,7 @@ use api_types::core::v1::Pod;
 use api_types::meta::v1::Time;
 use client::{Api, Client, ListParams};
 use futures::{StreamExt, TryStreamExt};
-use runtime::cache::{BY_NODE, Store, node_index};
+use runtime::cache::{BY_NODE, Store, key_of, node_index};
 use runtime::informer::{Informer, strip_managed_fields};
 use runtime::reflector::ReflectorConfig;
 use tokio::sync::Semaphore;
@@ -41,6 +41,7 @@ pub struct Simulator;
 pub struct SimHandle {
     shared: Arc<Shared>,
     queue: WorkQueue,
+    store: Store<Pod>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -64,6 +65,8 @@ pub(crate) struct SimNode {
     pods: Mutex<NodePods>,
     /// The `lastTransitionTime` of each condition as we last wrote it.
     transitions: Mutex<BTreeMap<String, Time>>,
+    /// Cut off from the apiserver ([`SimHandle::pause_node`]).
+    paused: AtomicBool,
 }
 
 /// The pods a node is running, as far as addresses go.
@@ -94,7 +97,13 @@ impl SimNode {
                 starved: false,
             }),
             transitions: Mutex::new(transitions),
+            paused: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the node is cut off: it writes nothing.
+    pub fn paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
     }
 
     pub fn pods(&self) -> MutexGuard<'_, NodePods> {
@@ -256,6 +265,7 @@ impl Simulator {
         Ok(SimHandle {
             shared,
             queue,
+            store,
             tasks,
         })
     }
@@ -265,6 +275,36 @@ impl SimHandle {
     /// The simulated nodes' names, in index order.
     pub fn node_names(&self) -> Vec<String> {
         self.shared.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// Cuts node `name` off from the apiserver, as a crashed kubelet or a
+    /// lost network would: no Lease renewals, no status heartbeats, no pod
+    /// updates (pods being deleted stay `Terminating`) until
+    /// [`SimHandle::resume_node`]. The node lifecycle controller then finds
+    /// it silent. False for a node this simulator does not run.
+    pub fn pause_node(&self, name: &str) -> bool {
+        let Some(node) = self.shared.by_name.get(name) else {
+            return false;
+        };
+        node.paused.store(true, Ordering::Relaxed);
+        tracing::info!(node = %name, "paused: no heartbeats, no pod updates");
+        true
+    }
+
+    /// Reconnects a node cut off by [`SimHandle::pause_node`]: heartbeats
+    /// go on at their next turn (the first status heartbeat puts the
+    /// conditions back), and its pods are looked at again. False for a node
+    /// this simulator does not run.
+    pub fn resume_node(&self, name: &str) -> bool {
+        let Some(node) = self.shared.by_name.get(name) else {
+            return false;
+        };
+        node.paused.store(false, Ordering::Relaxed);
+        for pod in self.store.by_index(BY_NODE, name) {
+            self.queue.add(&key_of(pod.as_ref()));
+        }
+        tracing::info!(node = %name, "resumed");
+        true
     }
 
     /// What the simulator has done so far.
