@@ -32,7 +32,7 @@ pub mod replicaset;
 pub mod serviceaccount;
 
 use api_types::apps::v1::ReplicaSet;
-use api_types::core::v1::{EventSource, Pod, ReplicationController, Service};
+use api_types::core::v1::{EventSource, Node, Pod, ReplicationController, Service};
 use client::{Api, Client};
 use runtime::cache::{BY_NAMESPACE, BY_NODE, namespace_index, node_index};
 use runtime::events::Recorder;
@@ -127,6 +127,11 @@ pub async fn run(
     pods.add_handler(rs.pod_handler());
     pods.add_handler(rc.pod_handler());
 
+    // Nodes, shared by node lifecycle, taint eviction, node IPAM and the
+    // EndpointSlice controller (zones).
+    let mut nodes = Informer::new(Api::<Node>::all(client.clone()), ReflectorConfig::default())
+        .with_transform(strip_managed_fields());
+
     // Services, shared by the two endpoint controllers.
     let mut services = Informer::new(
         Api::<Service>::all(client.clone()),
@@ -153,6 +158,7 @@ pub async fn run(
         client.clone(),
         pods.store(),
         services.store(),
+        nodes.store(),
         config.max_endpoints_per_slice,
         recorder_for("endpoint-slice-controller"),
     );
@@ -161,15 +167,34 @@ pub async fn run(
     services.add_handler(ep.service_handler());
     services.add_handler(eps.service_handler());
 
-    // Node lifecycle and taint eviction share the Node informer.
-    let (lifecycle, mut node_informer, lease_informer) =
-        nodelifecycle::Controller::new(client.clone(), pods.store(), config.node_lifecycle.clone());
-    let eviction =
-        nodelifecycle::TaintEviction::new(client.clone(), pods.store(), node_informer.store());
-    node_informer.add_handler(eviction.node_handler());
+    let (lifecycle, lease_informer) = nodelifecycle::Controller::new(
+        client.clone(),
+        pods.store(),
+        &mut nodes,
+        config.node_lifecycle.clone(),
+    );
+    let eviction = nodelifecycle::TaintEviction::new(client.clone(), pods.store(), nodes.store());
+    nodes.add_handler(eviction.node_handler());
     pods.add_handler(lifecycle.pod_handler());
     pods.add_handler(eviction.pod_handler());
-    let nodes_synced = node_informer.synced();
+    let ipam = match config
+        .node_cidrs
+        .map(|(cidr, mask)| nodeipam::Allocator::new(cidr, mask))
+    {
+        Some(Ok(allocator)) => {
+            let ipam = nodeipam::Ipam::new(allocator);
+            nodes.add_handler(ipam.node_handler());
+            Some(ipam)
+        }
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "node IPAM not started");
+            None
+        }
+        None => None,
+    };
+    let nodes_synced = nodes.synced();
+    let nodes_store = nodes.store();
+    let node_task = nodes.spawn();
     let synced = pods.synced();
     let services_synced = services.synced();
     let pod_task = pods.spawn();
@@ -207,37 +232,33 @@ pub async fn run(
         )),
         tokio::spawn(eps.run(
             eps_informers,
-            vec![synced.clone(), services_synced],
+            vec![synced.clone(), services_synced, nodes_synced.clone()],
             config.endpointslice_workers,
             stopped(rx.clone()),
         )),
         tokio::spawn(lifecycle.run(
-            node_informer,
             lease_informer,
+            nodes_synced.clone(),
             synced.clone(),
             stopped(rx.clone()),
         )),
-        tokio::spawn(eviction.run(nodes_synced, synced.clone(), stopped(rx.clone()))),
+        tokio::spawn(eviction.run(nodes_synced.clone(), synced.clone(), stopped(rx.clone()))),
     ];
-    if let Some((cidr, mask)) = config.node_cidrs {
-        match nodeipam::Allocator::new(cidr, mask) {
-            Ok(allocator) => {
-                let recorder = Recorder::new(
-                    client.clone(),
-                    EventSource {
-                        component: Some("cidrAllocator".into()),
-                        host: None,
-                    },
-                );
-                others.push(tokio::spawn(nodeipam::run(
-                    client.clone(),
-                    allocator,
-                    recorder,
-                    stopped(rx.clone()),
-                )));
-            }
-            Err(e) => tracing::error!(error = %e, "node IPAM not started"),
-        }
+    if let Some(ipam) = ipam {
+        let recorder = Recorder::new(
+            client.clone(),
+            EventSource {
+                component: Some("cidrAllocator".into()),
+                host: None,
+            },
+        );
+        others.push(tokio::spawn(ipam.run(
+            client.clone(),
+            nodes_store,
+            nodes_synced,
+            recorder,
+            stopped(rx.clone()),
+        )));
     }
     stop.await;
     let _ = tx.send(true);
@@ -249,4 +270,5 @@ pub async fn run(
     }
     pod_task.abort();
     service_task.abort();
+    node_task.abort();
 }

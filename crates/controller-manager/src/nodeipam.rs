@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use api_types::core::v1::Node;
 use client::{Api, Client, Patch, PatchParams};
+use runtime::cache::Store;
 use runtime::events::{EventType, Recorder, object_reference};
-use runtime::informer::{EventHandler, Informer};
-use runtime::reflector::ReflectorConfig;
+use runtime::informer::{EventHandler, Synced};
 use runtime::workqueue::WorkQueue;
 use tracing::{info, warn};
 
@@ -167,75 +167,93 @@ impl EventHandler<Node> for Events {
     }
 }
 
-/// Runs the allocator until `stop`.
-pub async fn run(
-    client: Client,
-    allocator: Allocator,
-    recorder: Recorder,
-    stop: impl std::future::Future<Output = ()> + Send,
-) {
-    let allocator = Arc::new(Mutex::new(allocator));
-    let queue = WorkQueue::new();
-    let mut informer = Informer::new(Api::<Node>::all(client.clone()), ReflectorConfig::default());
-    let store = informer.store();
-    informer.add_handler(Arc::new(Events {
-        queue: queue.clone(),
-        allocator: allocator.clone(),
-    }));
-    let mut synced = informer.synced();
-    let task = informer.spawn();
-    synced.wait().await;
-    info!("node IPAM started");
-    let api: Api<Node> = Api::all(client);
-    let q = queue.clone();
-    let worker = tokio::spawn(async move {
-        while let Some(name) = q.get().await {
-            let node = store.get(&name);
-            if let Some(node) = node.filter(|n| node_cidr(n).is_none()) {
-                let taken = allocator
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .allocate();
-                match taken {
-                    Some(c) => {
-                        let patch = serde_json::json!({"spec": {"podCIDR": c.to_string(), "podCIDRs": [c.to_string()]}});
-                        match api
-                            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
-                            .await
-                        {
-                            Ok(_) => {
-                                info!(node = %name, pod_cidr = %c, "allocated the node's pod CIDR")
-                            }
-                            Err(e) => {
-                                allocator
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .release(&c);
-                                if !e.is_not_found() {
-                                    warn!(node = %name, error = %e, "setting the pod CIDR failed");
-                                    q.add_rate_limited(name.clone());
+/// The allocator's side of the shared Node informer: add
+/// [`Ipam::node_handler`] before the informer starts, then [`Ipam::run`].
+pub struct Ipam {
+    queue: WorkQueue<String>,
+    allocator: Arc<Mutex<Allocator>>,
+}
+
+impl Ipam {
+    pub fn new(allocator: Allocator) -> Self {
+        Ipam {
+            queue: WorkQueue::new(),
+            allocator: Arc::new(Mutex::new(allocator)),
+        }
+    }
+
+    /// Marks the blocks nodes have, frees those of deleted nodes, and
+    /// queues nodes without one.
+    pub fn node_handler(&self) -> Arc<dyn EventHandler<Node>> {
+        Arc::new(Events {
+            queue: self.queue.clone(),
+            allocator: self.allocator.clone(),
+        })
+    }
+
+    /// Gives queued nodes a block until `stop`, once the Node cache
+    /// (`store`) is synced.
+    pub async fn run(
+        self,
+        client: Client,
+        store: Store<Node>,
+        mut synced: Synced,
+        recorder: Recorder,
+        stop: impl std::future::Future<Output = ()> + Send,
+    ) {
+        let Ipam { queue, allocator } = self;
+        synced.wait().await;
+        info!("node IPAM started");
+        let api: Api<Node> = Api::all(client);
+        let q = queue.clone();
+        let worker = tokio::spawn(async move {
+            while let Some(name) = q.get().await {
+                let node = store.get(&name);
+                if let Some(node) = node.filter(|n| node_cidr(n).is_none()) {
+                    let taken = allocator
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .allocate();
+                    match taken {
+                        Some(c) => {
+                            let patch = serde_json::json!({"spec": {"podCIDR": c.to_string(), "podCIDRs": [c.to_string()]}});
+                            match api
+                                .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                                .await
+                            {
+                                Ok(_) => {
+                                    info!(node = %name, pod_cidr = %c, "allocated the node's pod CIDR")
+                                }
+                                Err(e) => {
+                                    allocator
+                                        .lock()
+                                        .unwrap_or_else(|e| e.into_inner())
+                                        .release(&c);
+                                    if !e.is_not_found() {
+                                        warn!(node = %name, error = %e, "setting the pod CIDR failed");
+                                        q.add_rate_limited(name.clone());
+                                    }
                                 }
                             }
                         }
-                    }
-                    None => {
-                        recorder.event(
-                            &object_reference(node.as_ref()),
-                            EventType::Normal,
-                            "CIDRNotAvailable",
-                            &format!("Node {name} status is now: CIDRNotAvailable"),
-                        );
-                        q.add_rate_limited(name.clone());
+                        None => {
+                            recorder.event(
+                                &object_reference(node.as_ref()),
+                                EventType::Normal,
+                                "CIDRNotAvailable",
+                                &format!("Node {name} status is now: CIDRNotAvailable"),
+                            );
+                            q.add_rate_limited(name.clone());
+                        }
                     }
                 }
+                q.done(&name);
             }
-            q.done(&name);
-        }
-    });
-    stop.await;
-    queue.shut_down();
-    let _ = worker.await;
-    task.abort();
+        });
+        stop.await;
+        queue.shut_down();
+        let _ = worker.await;
+    }
 }
 
 #[cfg(test)]

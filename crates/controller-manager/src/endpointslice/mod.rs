@@ -106,7 +106,6 @@ pub struct Controller {
 /// The informers the controller runs itself.
 pub struct Informers {
     pub slices: Informer<EndpointSlice>,
-    pub nodes: Informer<Node>,
 }
 
 /// Slice events: a managed slice that changed or went (whoever did it)
@@ -146,13 +145,15 @@ impl EventHandler<EndpointSlice> for SliceEvents {
 
 impl Controller {
     /// A controller over the shared `pods` and `services` caches (filed by
-    /// namespace), with its own slice and node informers. Add
+    /// namespace) and the shared `nodes` cache, with its own slice
+    /// informer. Add
     /// [`Controller::pod_handler`] and [`Controller::service_handler`] to
     /// the shared informers before they start.
     pub fn new(
         client: Client,
         pods: Store<Pod>,
         services: Store<Service>,
+        nodes: Store<Node>,
         max_per_slice: usize,
         recorder: Recorder,
     ) -> (Self, Informers) {
@@ -162,8 +163,6 @@ impl Controller {
         )
         .with_index(BY_SERVICE, service_index())
         .with_transform(strip_managed_fields());
-        let nodes = Informer::new(Api::<Node>::all(client.clone()), ReflectorConfig::default())
-            .with_transform(strip_managed_fields());
         // As upstream: a failed sync waits 1 s (not 5 ms) and doubles from
         // there, since one sync may rewrite many slices.
         let queue = WorkQueue::with_rate_limiter(RateLimiter {
@@ -174,7 +173,7 @@ impl Controller {
             client,
             services,
             pods,
-            nodes: nodes.store(),
+            nodes,
             slices: slices.store(),
             queue,
             tracker: Arc::new(Tracker::default()),
@@ -185,7 +184,7 @@ impl Controller {
             queue: c.queue.clone(),
             tracker: c.tracker.clone(),
         }));
-        (c, Informers { slices, nodes })
+        (c, Informers { slices })
     }
 
     /// What the pod informer must tell this controller.
@@ -201,8 +200,8 @@ impl Controller {
         Arc::new(ServiceEvents(self.queue.clone()))
     }
 
-    /// Runs the slice and node informers and `workers` sync tasks until
-    /// `stop`, once every cache is synced.
+    /// Runs the slice informer and `workers` sync tasks until `stop`, once
+    /// every cache (`synced`: pods, services, nodes) is synced.
     pub async fn run(
         self,
         informers: Informers,
@@ -211,8 +210,7 @@ impl Controller {
         stop: impl std::future::Future<Output = ()> + Send,
     ) {
         synced.push(informers.slices.synced());
-        synced.push(informers.nodes.synced());
-        let tasks_informers = [informers.slices.spawn(), informers.nodes.spawn()];
+        let tasks_informers = [informers.slices.spawn()];
         for s in &mut synced {
             s.wait().await;
         }

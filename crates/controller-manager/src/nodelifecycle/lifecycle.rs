@@ -147,15 +147,14 @@ impl EventHandler<Pod> for PodEvents {
 
 impl Controller {
     /// A controller over `pods` (a pod informer's store indexed
-    /// [`BY_NODE`]); returns the Node and Lease informers to pass to
-    /// [`Controller::run`] (other controllers may add handlers to the Node
-    /// informer first).
+    /// [`BY_NODE`]) and the shared Node informer (its handler is added
+    /// here); returns the Lease informer to pass to [`Controller::run`].
     pub fn new(
         client: Client,
         pods: Store<Pod>,
+        nodes: &mut Informer<Node>,
         config: Config,
-    ) -> (Self, Informer<Node>, Informer<Lease>) {
-        let mut nodes = Informer::new(Api::<Node>::all(client.clone()), ReflectorConfig::default());
+    ) -> (Self, Informer<Lease>) {
         let leases = Informer::new(
             Api::<Lease>::namespaced(client.clone(), NODE_LEASE_NAMESPACE),
             ReflectorConfig::default(),
@@ -185,7 +184,7 @@ impl Controller {
             pod_queue: WorkQueue::new(),
         });
         nodes.add_handler(Arc::new(NodeEvents(inner.clone())));
-        (Controller { inner }, nodes, leases)
+        (Controller { inner }, leases)
     }
 
     /// What the pod informer must tell this controller.
@@ -197,13 +196,13 @@ impl Controller {
     /// synced.
     pub async fn run(
         self,
-        nodes: Informer<Node>,
         leases: Informer<Lease>,
+        mut nodes_synced: Synced,
         mut pods_synced: Synced,
         stop: impl Future<Output = ()> + Send,
     ) {
-        let (mut nodes_synced, mut leases_synced) = (nodes.synced(), leases.synced());
-        let informers = [nodes.spawn(), leases.spawn()];
+        let mut leases_synced = leases.synced();
+        let informers = [leases.spawn()];
         let mut stop = std::pin::pin!(stop);
         let synced = async {
             nodes_synced.wait().await;
