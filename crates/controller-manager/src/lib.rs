@@ -10,14 +10,27 @@
 //!   `spec.replicas` pods.
 //! - [`nodeipam`]: each Node gets a `spec.podCIDR` from `--cluster-cidr`.
 //! - [`serviceaccount`]: each namespace has a `default` ServiceAccount.
+//! - [`garbagecollector`]: objects whose owners are gone are deleted; the
+//!   Background, Foreground and Orphan cascading deletions.
+//! - [`namespace`]: a namespace being deleted is emptied, then released.
+//!
+//! [`resources`] gives the last two kind-agnostic access to every kind the
+//! apiserver serves. Those two delete things, so, as upstream, they read
+//! the object (and its owners) from the apiserver before acting: a cache
+//! that lags must never be the reason something is deleted.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
 
+pub mod garbagecollector;
+pub mod namespace;
 pub mod nodeipam;
 pub mod options;
 pub mod replicaset;
+pub mod resources;
 pub mod serviceaccount;
+
+use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{EventSource, Pod, ReplicationController};
@@ -37,6 +50,15 @@ pub struct ControllerConfig {
     /// Node IPAM: `--allocate-node-cidrs` with `--cluster-cidr` and
     /// `--node-cidr-mask-size`.
     pub node_cidrs: Option<(nodeipam::Cidr, u8)>,
+    /// Run the garbage collector (`--enable-garbage-collector`).
+    pub garbage_collector: bool,
+    /// Workers of each garbage-collector queue (`--concurrent-gc-syncs`).
+    pub gc_workers: usize,
+    /// Workers of the namespace controller (`--concurrent-namespace-syncs`).
+    pub namespace_workers: usize,
+    /// How often every namespace is looked at again
+    /// (`--namespace-sync-period`).
+    pub namespace_sync_period: Duration,
 }
 
 impl Default for ControllerConfig {
@@ -45,6 +67,10 @@ impl Default for ControllerConfig {
             replicaset_workers: replicaset::DEFAULT_WORKERS,
             rc_workers: replicaset::DEFAULT_WORKERS,
             node_cidrs: None,
+            garbage_collector: true,
+            gc_workers: garbagecollector::DEFAULT_WORKERS,
+            namespace_workers: namespace::DEFAULT_WORKERS,
+            namespace_sync_period: namespace::DEFAULT_SYNC_PERIOD,
         }
     }
 }
@@ -95,10 +121,20 @@ pub async fn run(
         stopped(rx.clone()),
     ));
     let b = tokio::spawn(rc.run(rc_informer, synced, config.rc_workers, stopped(rx.clone())));
-    let mut others = vec![tokio::spawn(serviceaccount::run(
-        client.clone(),
-        stopped(rx.clone()),
-    ))];
+    let mut others = vec![
+        tokio::spawn(serviceaccount::run(client.clone(), stopped(rx.clone()))),
+        tokio::spawn(namespace::Controller::new(client.clone()).run(
+            config.namespace_workers,
+            config.namespace_sync_period,
+            stopped(rx.clone()),
+        )),
+    ];
+    if config.garbage_collector {
+        others.push(tokio::spawn(
+            garbagecollector::GarbageCollector::new(&client)
+                .run(config.gc_workers, stopped(rx.clone())),
+        ));
+    }
     if let Some((cidr, mask)) = config.node_cidrs {
         match nodeipam::Allocator::new(cidr, mask) {
             Ok(allocator) => {

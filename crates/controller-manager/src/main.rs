@@ -49,6 +49,10 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         replicaset_workers: opts.concurrent_replicaset_syncs,
         rc_workers: opts.concurrent_rc_syncs,
         node_cidrs,
+        garbage_collector: opts.enable_garbage_collector,
+        gc_workers: opts.concurrent_gc_syncs,
+        namespace_workers: opts.concurrent_namespace_syncs,
+        namespace_sync_period: opts.namespace_sync_period,
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;
