@@ -3,14 +3,14 @@
 //! URLs follow the API's layout: `/api/v1` for the core group,
 //! `/apis/<group>/<version>` otherwise, then `namespaces/<ns>/` for
 //! namespaced kinds, the plural resource name, the object's name and a
-//! subresource (`/status`, `/binding`, `/scale`).
+//! subresource (`/status`, `/binding`, `/scale`, `/finalize`).
 
 use std::marker::PhantomData;
 use std::pin::Pin;
 
 use api_types::Resource;
 use api_types::autoscaling::v1::Scale;
-use api_types::core::v1::{Binding, Pod};
+use api_types::core::v1::{Binding, Namespace, Pod};
 use api_types::meta::v1::{DeleteOptions, List, Status};
 use bytes::{Buf, BytesMut};
 use futures::{Stream, StreamExt};
@@ -574,6 +574,18 @@ impl Api<Pod> {
         b.kind = "Binding".into();
         let _: Status = self.create_subresource(name, "binding", &b).await?;
         Ok(())
+    }
+}
+
+impl Api<Namespace> {
+    /// Replaces `spec.finalizers` through `namespaces/<name>/finalize`: how
+    /// the namespace controller lets a namespace it has emptied go.
+    /// `metadata.resourceVersion` makes it conditional.
+    ///
+    /// # Errors
+    /// 404, 409, 422 for an invalid finalizer name.
+    pub async fn finalize(&self, ns: &Namespace, pp: &PostParams) -> Result<Namespace> {
+        self.put(&ns.metadata.name, Some("finalize"), pp, ns).await
     }
 }
 

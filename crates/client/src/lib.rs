@@ -13,7 +13,7 @@
 //! - [`Api<K>`](Api): the verbs of one kind, typed by its api-types struct:
 //!   get, list (pages), watch (a stream of [`Event`]s), create, replace,
 //!   patch (merge, JSON, strategic, server-side apply), delete, and the
-//!   `status`, `binding` and `scale` subresources.
+//!   `status`, `binding`, `scale` and `finalize` subresources.
 //! - [`Error`]: the apiserver's `Status` for API errors, with the checks
 //!   controllers branch on (`is_not_found`, `is_conflict`, `is_gone`).
 //!

@@ -18,6 +18,14 @@
 //!   listing the pods it selects.
 //! - [`endpointslice`]: the same, as EndpointSlices of at most
 //!   `--max-endpoints-per-slice` endpoints.
+//! - [`garbagecollector`]: objects whose owners are gone are deleted; the
+//!   Background, Foreground and Orphan cascading deletions.
+//! - [`namespace`]: a namespace being deleted is emptied, then released.
+//!
+//! [`resources`] gives the last two kind-agnostic access to every kind the
+//! apiserver serves. Those two delete things, so, as upstream, they read
+//! the object (and its owners) from the apiserver before acting: a cache
+//! that lags must never be the reason something is deleted.
 //!
 //! [`run`] starts the controllers on shared informers; `main.rs` adds the
 //! flags and leader election.
@@ -25,11 +33,16 @@
 pub mod deployment;
 pub mod endpoints;
 pub mod endpointslice;
+pub mod garbagecollector;
+pub mod namespace;
 pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod options;
 pub mod replicaset;
+pub mod resources;
 pub mod serviceaccount;
+
+use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{EventSource, Node, Pod, ReplicationController, Service};
@@ -61,6 +74,15 @@ pub struct ControllerConfig {
     /// The node lifecycle and taint eviction controllers' timings and
     /// rates (`--node-monitor-period`, `--node-monitor-grace-period` …).
     pub node_lifecycle: nodelifecycle::Config,
+    /// Run the garbage collector (`--enable-garbage-collector`).
+    pub garbage_collector: bool,
+    /// Workers of each garbage-collector queue (`--concurrent-gc-syncs`).
+    pub gc_workers: usize,
+    /// Workers of the namespace controller (`--concurrent-namespace-syncs`).
+    pub namespace_workers: usize,
+    /// How often every namespace is looked at again
+    /// (`--namespace-sync-period`).
+    pub namespace_sync_period: Duration,
 }
 
 impl Default for ControllerConfig {
@@ -74,6 +96,10 @@ impl Default for ControllerConfig {
             endpointslice_workers: endpointslice::DEFAULT_WORKERS,
             max_endpoints_per_slice: endpointslice::plan::DEFAULT_MAX_ENDPOINTS_PER_SLICE,
             node_lifecycle: nodelifecycle::Config::default(),
+            garbage_collector: true,
+            gc_workers: garbagecollector::DEFAULT_WORKERS,
+            namespace_workers: namespace::DEFAULT_WORKERS,
+            namespace_sync_period: namespace::DEFAULT_SYNC_PERIOD,
         }
     }
 }
@@ -243,7 +269,18 @@ pub async fn run(
             stopped(rx.clone()),
         )),
         tokio::spawn(eviction.run(nodes_synced.clone(), synced.clone(), stopped(rx.clone()))),
+        tokio::spawn(namespace::Controller::new(client.clone()).run(
+            config.namespace_workers,
+            config.namespace_sync_period,
+            stopped(rx.clone()),
+        )),
     ];
+    if config.garbage_collector {
+        others.push(tokio::spawn(
+            garbagecollector::GarbageCollector::new(&client)
+                .run(config.gc_workers, stopped(rx.clone())),
+        ));
+    }
     if let Some(ipam) = ipam {
         let recorder = Recorder::new(
             client.clone(),

@@ -54,6 +54,10 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         endpointslice_workers: opts.concurrent_service_endpoint_syncs,
         max_endpoints_per_slice: usize::from(opts.max_endpoints_per_slice),
         node_lifecycle: opts.node_lifecycle(),
+        garbage_collector: opts.enable_garbage_collector,
+        gc_workers: opts.concurrent_gc_syncs,
+        namespace_workers: opts.concurrent_namespace_syncs,
+        namespace_sync_period: opts.namespace_sync_period,
     };
     if !opts.leader_elect {
         run(client, controllers, shutdown_signal()).await;

@@ -67,6 +67,22 @@ pub struct Options {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_endpoints_per_slice: u16,
 
+    /// Run the garbage collector (cascading deletion).
+    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
+    pub enable_garbage_collector: bool,
+
+    /// Garbage-collector workers (per queue).
+    #[arg(long, default_value_t = 20)]
+    pub concurrent_gc_syncs: usize,
+
+    /// Namespaces being deleted that are synced at once.
+    #[arg(long, default_value_t = 10)]
+    pub concurrent_namespace_syncs: usize,
+
+    /// How often every namespace is looked at again.
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub namespace_sync_period: Duration,
+
     /// Give each Node a pod CIDR from --cluster-cidr.
     #[arg(long, default_value = "false", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
     pub allocate_node_cidrs: bool,
@@ -141,6 +157,8 @@ mod tests {
             "--kubeconfig=/etc/kubernetes/controller-manager.conf",
             "--leader-elect=false",
             "--concurrent-replicaset-syncs=10",
+            "--enable-garbage-collector=false",
+            "--concurrent-namespace-syncs=3",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
         assert!(!o.leader_elect);
@@ -160,6 +178,10 @@ mod tests {
         );
         // The node lifecycle flags default as upstream's.
         assert_eq!(o.node_lifecycle(), crate::nodelifecycle::Config::default());
+        assert!(!o.enable_garbage_collector);
+        assert_eq!(o.concurrent_gc_syncs, 20);
+        assert_eq!(o.concurrent_namespace_syncs, 3);
+        assert_eq!(o.namespace_sync_period, Duration::from_secs(300));
         assert_eq!(o.kube_api_qps, 20.0);
         assert!(
             Options::try_parse_from(["kube-controller-manager", "--leader-elect=maybe"]).is_err()

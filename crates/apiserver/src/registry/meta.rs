@@ -76,7 +76,12 @@ pub fn before_update<K: Resource>(
 ) {
     let old = old.metadata();
     let meta = new.metadata_mut();
-    meta.uid = old.uid.clone();
+    // A UID sent by the client stays, for validation to refuse if it is not
+    // the stored one: that makes it a precondition ("this very object, not
+    // a namesake"), which controllers put in their patches.
+    if meta.uid.is_empty() {
+        meta.uid = old.uid.clone();
+    }
     meta.creation_timestamp = old.creation_timestamp;
     meta.namespace = old.namespace.clone();
     meta.generate_name = old.generate_name.clone();
@@ -207,6 +212,13 @@ pub fn validate_object_meta_update(new: &ObjectMeta, old: &ObjectMeta) -> Vec<Fi
             "field is immutable",
         ));
     }
+    if new.uid != old.uid {
+        errs.push(FieldError::invalid(
+            "metadata.uid",
+            &new.uid,
+            "field is immutable",
+        ));
+    }
     errs
 }
 
@@ -267,5 +279,22 @@ mod tests {
         assert_eq!(new.metadata.uid, "u1");
         before_update(&mut new, &old, true, true);
         assert_eq!(new.metadata.generation, Some(4));
+    }
+
+    #[test]
+    fn a_different_uid_is_refused_as_immutable() {
+        let mut old = ConfigMap::default();
+        old.metadata.name = "a".into();
+        old.metadata.uid = "u1".into();
+        let mut new = old.clone();
+        new.metadata.uid = "u2".into();
+        before_update(&mut new, &old, false, false);
+        let errs = validate_object_meta_update(&new.metadata, &old.metadata);
+        assert_eq!(
+            errs[0].to_string(),
+            r#"metadata.uid: Invalid value: "u2": field is immutable"#
+        );
+        new.metadata.uid = "u1".into();
+        assert!(validate_object_meta_update(&new.metadata, &old.metadata).is_empty());
     }
 }
