@@ -51,6 +51,12 @@ impl Error {
         self.code() == Some(409) && self.reason() == Some("Conflict")
     }
 
+    /// 422 `Invalid`: the object (or the change) was refused as invalid;
+    /// also what a patch carrying another object's `metadata.uid` gets.
+    pub fn is_invalid(&self) -> bool {
+        self.code() == Some(422)
+    }
+
     pub fn is_already_exists(&self) -> bool {
         self.reason() == Some("AlreadyExists")
     }

@@ -206,3 +206,42 @@ async fn replication_controllers_too() {
     let _ = stop.send(());
     let _ = cm.await;
 }
+
+/// Adoption is decided on the owner read live: one being deleted (or
+/// replaced by a namesake) adopts nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_live_owner_that_is_not_being_deleted_may_adopt() {
+    use controller_manager::replicaset::can_adopt;
+    test_support::init_tracing();
+    let api = TestApiserver::start().await;
+    let client = api.client();
+    let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
+    let rs: ReplicaSet = serde_json::from_value(json!({
+        "metadata": {"name": "owner", "finalizers": ["test.oxkube.io/hold"]},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {"metadata": {"labels": {"app": "x"}},
+                         "spec": {"containers": [{"name": "c", "image": "x"}]}}
+        }
+    }))
+    .unwrap();
+    let created = rss.create(&PostParams::default(), &rs).await.unwrap();
+    assert!(can_adopt(&rss, &created).await.unwrap());
+    // A cached copy with another UID: a namesake, not the owner.
+    let mut other = created.clone();
+    other.metadata.uid = "not-the-same".into();
+    assert!(!can_adopt(&rss, &other).await.unwrap());
+    // Being deleted (held by its finalizer): no.
+    rss.delete("owner", &DeleteOptions::default()).await.unwrap();
+    assert!(!can_adopt(&rss, &created).await.unwrap());
+    // Gone: no.
+    rss.patch(
+        "owner",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert!(!can_adopt(&rss, &created).await.unwrap());
+}

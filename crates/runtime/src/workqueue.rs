@@ -268,7 +268,11 @@ impl<T: Clone + Eq + Hash + Send + Sync + 'static> WorkQueue<T> {
         if delay.is_zero() {
             return self.add(item);
         }
-        let due = Instant::now() + delay;
+        // A delay past the clock's range means "not in our lifetime".
+        let now = Instant::now();
+        let due = now
+            .checked_add(delay)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
         {
             let mut s = self.lock();
             if s.shutting_down {

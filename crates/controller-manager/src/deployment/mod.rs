@@ -33,7 +33,7 @@ use api_types::Resource;
 use api_types::apps::v1::{Deployment, DeploymentStatus, ReplicaSet, ReplicaSetSpec};
 use api_types::core::v1::{Pod, PodTemplateSpec};
 use api_types::labels::Selector;
-use api_types::meta::v1::DeleteOptions;
+use api_types::meta::v1::{DeleteOptions, Preconditions};
 use client::{Api, Client, Patch, PatchParams, PostParams};
 use runtime::cache::{BY_NAMESPACE, Store, key_of, namespace_index};
 use runtime::events::{EventType, Recorder, object_reference};
@@ -42,7 +42,7 @@ use runtime::reflector::ReflectorConfig;
 use runtime::workqueue::WorkQueue;
 use tracing::{info, warn};
 
-use crate::replicaset::{controller_ref, set_controller};
+use crate::replicaset::{can_adopt, controller_ref, set_controller};
 use plan::{
     DESIRED_REPLICAS, MAX_REPLICAS, NOT_COPIED, POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY, Rs,
     Spec, StatusInput,
@@ -372,6 +372,8 @@ impl Controller {
         let ns = &d.metadata.namespace;
         let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), ns);
         let mut mine = Vec::new();
+        // Checked live once, when there is an orphan to adopt.
+        let mut may_adopt: Option<bool> = None;
         for rs in self.replica_sets.by_index(BY_NAMESPACE, ns) {
             let matches = sel.matches(&rs.metadata.labels);
             match rs.metadata.controller_ref() {
@@ -386,8 +388,14 @@ impl Controller {
                     && d.metadata.deletion_timestamp.is_none()
                     && rs.metadata.deletion_timestamp.is_none() =>
                 {
-                    set_controller(&api, rs.as_ref(), Some(controller_ref(d))).await?;
-                    mine.push(rs);
+                    if may_adopt.is_none() {
+                        let dapi: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
+                        may_adopt = Some(can_adopt(&dapi, d).await?);
+                    }
+                    if may_adopt == Some(true) {
+                        set_controller(&api, rs.as_ref(), Some(controller_ref(d))).await?;
+                        mine.push(rs);
+                    }
                 }
                 _ => {}
             }
@@ -628,15 +636,30 @@ impl Controller {
                 return Err(e);
             }
             Err(e) => {
-                self.event(
-                    d,
-                    EventType::Warning,
-                    "FailedCreate",
-                    &format!(
-                        "Failed to create new replica set {:?}: {e}",
-                        rs.metadata.name
-                    ),
+                let message = format!(
+                    "Failed to create new replica set {:?}: {e}",
+                    rs.metadata.name
                 );
+                self.event(d, EventType::Warning, plan::CREATE_ERROR, &message);
+                if spec.progress_deadline.is_some() {
+                    let status = plan::create_failed(
+                        &d.status.clone().unwrap_or_default(),
+                        message,
+                        chrono::Utc::now(),
+                    );
+                    let dapi: Api<Deployment> = Api::namespaced(self.client.clone(), ns);
+                    let patch = serde_json::json!({"status": {"conditions": status.conditions}});
+                    if let Err(e) = dapi
+                        .patch_status(
+                            &d.metadata.name,
+                            &PatchParams::default(),
+                            &Patch::Merge(patch),
+                        )
+                        .await
+                    {
+                        warn!(deployment = %d.metadata.name, error = %e, "recording the failure failed");
+                    }
+                }
                 return Err(e);
             }
         };
@@ -767,19 +790,32 @@ impl Controller {
         spec: &Spec,
         family: &Family,
     ) -> Result<(), client::Error> {
+        // Only those whose status is current (as upstream): a count that
+        // lags could hide pods.
         let live: Vec<&Arc<ReplicaSet>> = family
             .old
             .iter()
             .filter(|r| r.metadata.deletion_timestamp.is_none())
+            .filter(|r| {
+                r.status.as_ref().and_then(|s| s.observed_generation) >= r.metadata.generation
+            })
             .collect();
         let views: Vec<Rs> = live.iter().map(|r| view(r)).collect();
         let api: Api<ReplicaSet> = Api::namespaced(self.client.clone(), &d.metadata.namespace);
         for i in plan::history_to_delete(spec, &views) {
             let name = &live[i].metadata.name;
             info!(deployment = %d.metadata.name, replicaset = %name, "deleting old replica set beyond the history limit");
-            match api.delete(name, &DeleteOptions::default()).await {
+            // Exactly the one judged: same UID, unchanged since.
+            let opts = DeleteOptions {
+                preconditions: Some(Preconditions {
+                    uid: Some(live[i].metadata.uid.clone()),
+                    resource_version: Some(live[i].metadata.resource_version.clone()),
+                }),
+                ..DeleteOptions::default()
+            };
+            match api.delete(name, &opts).await {
                 Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
+                Err(e) if e.is_not_found() || e.is_conflict() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -873,6 +909,6 @@ fn set_size_annotations(rs: &mut ReplicaSet, spec: &Spec) {
     ann.insert(DESIRED_REPLICAS.into(), spec.replicas.to_string());
     ann.insert(
         MAX_REPLICAS.into(),
-        (spec.replicas + spec.max_surge).to_string(),
+        spec.replicas.saturating_add(spec.max_surge).to_string(),
     );
 }

@@ -40,6 +40,9 @@ pub const NOT_COPIED: &[&str] = &[
     "deprecated.deployment.rollback.to",
 ];
 
+/// Event and `Progressing` reason when the new ReplicaSet cannot be created.
+pub const CREATE_ERROR: &str = "ReplicaSetCreateError";
+
 /// A ReplicaSet as the rollout arithmetic sees it.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Rs {
@@ -117,8 +120,8 @@ pub fn fenceposts(
     unavailable: &IntOrString,
     replicas: i32,
 ) -> Result<(i32, i32), String> {
-    let surge = scaled(surge, replicas, true)?;
-    let mut unavailable = scaled(unavailable, replicas, false)?;
+    let surge = scaled(surge, replicas, true)?.max(0);
+    let mut unavailable = scaled(unavailable, replicas, false)?.max(0);
     if surge == 0 && unavailable == 0 {
         unavailable = 1;
     }
@@ -133,9 +136,11 @@ fn scaled(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, String> {
                 .strip_suffix('%')
                 .and_then(|p| p.parse().ok())
                 .ok_or_else(|| format!("invalid value for IntOrString: invalid value {s:?}"))?;
-            let product = pct * i64::from(total);
+            let product = pct
+                .checked_mul(i64::from(total))
+                .ok_or_else(|| format!("{s} of {total} is out of range"))?;
             let v = if round_up {
-                (product + 99).div_euclid(100)
+                product.saturating_add(99).div_euclid(100)
             } else {
                 product.div_euclid(100)
             };
@@ -144,8 +149,10 @@ fn scaled(v: &IntOrString, total: i32, round_up: bool) -> Result<i32, String> {
     }
 }
 
+/// A sum of counts, saturating (replica counts are user input).
 fn sum(rss: &[Rs], f: impl Fn(&Rs) -> i32) -> i32 {
-    rss.iter().map(f).sum()
+    let total: i64 = rss.iter().map(|r| i64::from(f(r))).sum();
+    i32::try_from(total).unwrap_or(if total < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// The size the new ReplicaSet should have now (upstream:
@@ -155,15 +162,16 @@ pub fn new_rs_replicas(spec: &Spec, all: &[Rs], new: &Rs) -> i32 {
     if spec.recreate {
         return spec.replicas;
     }
-    let max_total = spec.replicas + spec.max_surge;
+    let max_total = spec.replicas.saturating_add(spec.max_surge);
     let current = sum(all, |r| r.replicas);
     if current >= max_total {
         return new.replicas;
     }
-    let up = (max_total - current)
-        .min(spec.replicas - new.replicas)
+    let up = max_total
+        .saturating_sub(current)
+        .min(spec.replicas.saturating_sub(new.replicas))
         .max(0);
-    new.replicas + up
+    new.replicas.saturating_add(up)
 }
 
 /// New sizes for old ReplicaSets in a rolling update (upstream:
@@ -176,10 +184,12 @@ pub fn scale_down_old(spec: &Spec, old: &[Rs], new: Option<&Rs>) -> Vec<(usize, 
         return Vec::new();
     }
     let mut sizes: Vec<i32> = old.iter().map(|r| r.replicas).collect();
-    let all_pods = sum(old, |r| r.replicas) + new.map_or(0, |n| n.replicas);
-    let min_available = spec.replicas - spec.max_unavailable;
-    let new_unavailable = new.map_or(0, |n| n.replicas - n.available);
-    let max_scaled_down = all_pods - min_available - new_unavailable;
+    let all_pods = sum(old, |r| r.replicas).saturating_add(new.map_or(0, |n| n.replicas));
+    let min_available = spec.replicas.saturating_sub(spec.max_unavailable);
+    let new_unavailable = new.map_or(0, |n| n.replicas.saturating_sub(n.available).max(0));
+    let max_scaled_down = all_pods
+        .saturating_sub(min_available)
+        .saturating_sub(new_unavailable);
     if max_scaled_down <= 0 {
         return Vec::new();
     }
@@ -192,17 +202,20 @@ pub fn scale_down_old(spec: &Spec, old: &[Rs], new: Option<&Rs>) -> Vec<(usize, 
             break;
         }
         let r = &old[i];
-        if r.replicas == 0 || r.replicas == r.available {
+        // More available than wanted is normal just after a scale-down
+        // (the status lags): nothing unhealthy there.
+        let unhealthy = r.replicas.saturating_sub(r.available).max(0);
+        if unhealthy == 0 {
             continue;
         }
-        let down = (max_scaled_down - cleaned).min(r.replicas - r.available);
+        let down = (max_scaled_down - cleaned).min(unhealthy);
         sizes[i] -= down;
         cleaned += down;
     }
     // Then available ones, within maxUnavailable.
-    let available = sum(old, |r| r.available) + new.map_or(0, |n| n.available);
+    let available = sum(old, |r| r.available).saturating_add(new.map_or(0, |n| n.available));
     if available > min_available {
-        let mut left = available - min_available;
+        let mut left = available.saturating_sub(min_available);
         for &i in &order {
             if left == 0 {
                 break;
@@ -272,11 +285,11 @@ pub fn proportional_scale(spec: &Spec, all: &[Rs], new: Option<usize>) -> Vec<(u
     }
     let current = sum(all, |r| r.replicas);
     let allowed = if spec.replicas > 0 {
-        spec.replicas + spec.max_surge
+        spec.replicas.saturating_add(spec.max_surge)
     } else {
         0
     };
-    let to_add = allowed - current;
+    let to_add = allowed.saturating_sub(current);
     if to_add == 0 {
         return Vec::new();
     }
@@ -296,13 +309,13 @@ pub fn proportional_scale(spec: &Spec, all: &[Rs], new: Option<usize>) -> Vec<(u
     let mut added = 0;
     for &i in &order {
         let share = proportion(&all[i], spec, to_add, added);
-        sizes[i] += share;
-        added += share;
+        sizes[i] = sizes[i].saturating_add(share);
+        added = added.saturating_add(share);
     }
     // The rounding rest goes to the largest.
     if let Some(&first) = order.first() {
-        let rest = to_add - added;
-        sizes[first] = (sizes[first] + rest).max(0);
+        let rest = to_add.saturating_sub(added);
+        sizes[first] = sizes[first].saturating_add(rest).max(0);
     }
     (0..all.len())
         .filter(|&i| sizes[i] != all[i].replicas)
@@ -322,7 +335,7 @@ fn proportion(rs: &Rs, spec: &Spec, to_add: i32, added: i32) -> i32 {
     let fraction = if spec.replicas == 0 {
         -rs.replicas
     } else {
-        let deployment_max = f64::from(spec.replicas + spec.max_surge);
+        let deployment_max = f64::from(spec.replicas.saturating_add(spec.max_surge));
         // Sized for what total, last time?
         let annotated = rs.max_replicas.filter(|&m| m > 0);
         match annotated {
@@ -331,12 +344,12 @@ fn proportion(rs: &Rs, spec: &Spec, to_add: i32, added: i32) -> i32 {
                 // Bounded: a size of at most i32::MAX * 2.
                 #[allow(clippy::cast_possible_truncation)]
                 let size = size.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i32;
-                size - rs.replicas
+                size.saturating_sub(rs.replicas)
             }
             None => 0,
         }
     };
-    let allowed = to_add - added;
+    let allowed = to_add.saturating_sub(added);
     if to_add > 0 {
         fraction.min(allowed)
     } else {
@@ -367,7 +380,11 @@ pub fn history_to_delete(spec: &Spec, old: &[Rs]) -> Vec<usize> {
 
 /// The next revision: one more than any ReplicaSet's.
 pub fn next_revision(old: &[Rs]) -> i64 {
-    old.iter().map(|r| r.revision).max().unwrap_or(0) + 1
+    old.iter()
+        .map(|r| r.revision)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(1)
 }
 
 /// What the status should say.
@@ -397,7 +414,7 @@ fn counts(input: &StatusInput<'_>) -> DeploymentStatus {
         updated_replicas: Some(input.new.map_or(0, |n| n.current)),
         ready_replicas: Some(sum(all, |r| r.ready)),
         available_replicas: Some(available),
-        unavailable_replicas: Some((sum(all, |r| r.replicas) - available).max(0)),
+        unavailable_replicas: Some(sum(all, |r| r.replicas).saturating_sub(available).max(0)),
         terminating_replicas: None,
         conditions: input.previous.conditions.clone(),
         collision_count: input.previous.collision_count,
@@ -452,7 +469,11 @@ pub fn is_complete(spec: &Spec, s: &DeploymentStatus) -> bool {
 
 /// Did the rollout move since `old` (upstream: `DeploymentProgressing`)?
 fn progressed(old: &DeploymentStatus, new: &DeploymentStatus) -> bool {
-    let old_pods = |s: &DeploymentStatus| s.replicas.unwrap_or(0) - s.updated_replicas.unwrap_or(0);
+    let old_pods = |s: &DeploymentStatus| {
+        s.replicas
+            .unwrap_or(0)
+            .saturating_sub(s.updated_replicas.unwrap_or(0))
+    };
     new.updated_replicas.unwrap_or(0) > old.updated_replicas.unwrap_or(0)
         || old_pods(new) < old_pods(old)
         || new.ready_replicas.unwrap_or(0) > old.ready_replicas.unwrap_or(0)
@@ -468,7 +489,7 @@ pub fn status(input: &StatusInput<'_>) -> DeploymentStatus {
     let mut s = counts(input);
     let mut conditions = s.conditions.take().unwrap_or_default();
     let available = s.available_replicas.unwrap_or(0);
-    let c = if available >= spec.replicas - spec.max_unavailable {
+    let c = if available >= spec.replicas.saturating_sub(spec.max_unavailable) {
         condition(
             "Available",
             "True",
@@ -582,6 +603,23 @@ pub fn status(input: &StatusInput<'_>) -> DeploymentStatus {
         "Progressing" => 1,
         _ => 2,
     });
+    s.conditions = Some(conditions);
+    s
+}
+
+/// The status after the new ReplicaSet could not be created:
+/// `Progressing=False`, reason `ReplicaSetCreateError`.
+pub fn create_failed(
+    previous: &DeploymentStatus,
+    message: String,
+    now: DateTime<Utc>,
+) -> DeploymentStatus {
+    let mut s = previous.clone();
+    let mut conditions = s.conditions.take().unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        condition("Progressing", "False", CREATE_ERROR, message, Time(now)),
+    );
     s.conditions = Some(conditions);
     s
 }

@@ -260,9 +260,9 @@ impl Controller {
             .filter(|s| s.metadata.deletion_timestamp.is_none())
             .collect();
         let Some(svc) = self.services.get(key) else {
-            // Upstream leaves this to the garbage collector through the
-            // owner reference; oxkube has none yet, so the controller
-            // deletes the slices itself.
+            // Upstream leaves this to the garbage collector alone (the
+            // owner reference); deleting them here as well also covers
+            // `--enable-garbage-collector=false`.
             for s in &slices {
                 self.delete(&api, key, &s.metadata.name).await?;
             }

@@ -387,8 +387,9 @@ fn plan_address_type(input: &Input, t: &str, existing: Vec<&EndpointSlice>, out:
     if existing.len() == delete.len() && create.is_empty() {
         // Nothing would be left: keep (or make) an empty placeholder, so
         // that consumers can tell "no endpoints" from "not processed yet".
-        // Unlike upstream, only one this service owns is kept: without a
-        // garbage collector nothing else would ever remove a stale owner.
+        // Unlike upstream, only one this service owns is kept: one owned
+        // by an older service of the same name is replaced at once rather
+        // than left to the garbage collector.
         let placeholder = new_slice(svc, Vec::new(), t);
         if let [only] = delete.as_slice()
             && owned_by(only, svc)

@@ -298,7 +298,8 @@ impl GarbageCollector {
                 let patch = Patch::Strategic(plan::remove_references_patch(&id.uid, &uids));
                 match kind.patch(&id.namespace, &id.name, &patch).await {
                     Ok(_) => {}
-                    Err(e) if e.is_not_found() => self.absent(id),
+                    // 422: a namesake with another UID replaced it.
+                    Err(e) if e.is_not_found() || e.is_invalid() => self.absent(id),
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -423,8 +424,10 @@ impl GarbageCollector {
                     && live.resource_version != latest.resource_version
                     && live.owner_references == latest.owner_references
                 {
+                    // The same object, changed in a way that does not
+                    // matter here: try again on what was just read.
                     if let Some(p) = opts.preconditions.as_mut() {
-                        p.resource_version = None;
+                        p.resource_version = Some(live.resource_version.clone());
                     }
                     return match kind.delete(&id.namespace, &id.name, &opts).await {
                         Err(e) if !e.is_not_found() => Err(e.into()),

@@ -46,7 +46,8 @@ pub fn pod_estimate(pods: &[Pod], deleted_at: DateTime<Utc>, now: DateTime<Utc>)
         .max()
         .unwrap_or(0)
         .max(0);
-    if now - deleted_at >= chrono::Duration::seconds(estimate) {
+    // A grace period beyond chrono's range has not passed.
+    if chrono::Duration::try_seconds(estimate).is_some_and(|e| now - deleted_at >= e) {
         0
     } else {
         estimate
@@ -286,7 +287,8 @@ pub fn finalized(ns: &Namespace) -> bool {
 /// When to look again at a namespace with content left (upstream: half
 /// the estimate, plus one second).
 pub fn requeue_after(estimate: i64) -> Duration {
-    Duration::from_secs(u64::try_from(estimate / 2 + 1).unwrap_or(1))
+    // At most an hour: a pod may ask for an absurd grace period.
+    Duration::from_secs(u64::try_from(estimate / 2 + 1).unwrap_or(1).min(3600))
 }
 
 #[cfg(test)]

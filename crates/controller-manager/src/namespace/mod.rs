@@ -122,8 +122,11 @@ impl Controller {
         let mut informer = Informer::new(
             Api::<Namespace>::all(self.client.clone()),
             ReflectorConfig::default(),
-        )
-        .with_resync(resync);
+        );
+        // 0 means no periodic look, as upstream.
+        if !resync.is_zero() {
+            informer = informer.with_resync(resync);
+        }
         informer.add_handler(Arc::new(Enqueue(self.queue.clone())));
         let task = informer.spawn();
         info!("namespace controller started");

@@ -66,7 +66,10 @@ pub fn verdict(
         let since = taint.time_added.map_or(scheduled_since, |added| {
             (added.0 + Duration::seconds(1)).min(scheduled_since)
         });
-        let at = since + Duration::seconds(secs);
+        // Beyond chrono's range: as good as forever.
+        let Some(at) = Duration::try_seconds(secs).and_then(|d| since.checked_add_signed(d)) else {
+            continue;
+        };
         deadline = Some(deadline.map_or(at, |d| d.min(at)));
     }
     deadline.map_or(Verdict::Stay, Verdict::EvictAt)

@@ -105,7 +105,7 @@ pub async fn mark_pod_not_ready(
         .await
     {
         Ok(_) => Ok(true),
-        Err(e) if e.is_not_found() || e.is_conflict() => Ok(false),
+        Err(e) if e.is_not_found() || e.is_conflict() || e.is_invalid() => Ok(false),
         Err(e) => Err(e),
     }
 }
@@ -152,7 +152,7 @@ pub async fn evict(api: &Api<Pod>, pod: &Pod, now: Time) -> Result<(), client::E
             .await
         {
             Ok(_) => {}
-            Err(e) if e.is_not_found() || e.is_conflict() => return Ok(()),
+            Err(e) if e.is_not_found() || e.is_conflict() || e.is_invalid() => return Ok(()),
             Err(e) => return Err(e),
         }
     }

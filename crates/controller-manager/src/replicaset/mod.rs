@@ -320,9 +320,12 @@ impl<K: Workload> Controller<K> {
         let pod_api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let mut result = Ok(());
         if self.expectations.satisfied(key) && owner.metadata().deletion_timestamp.is_none() {
-            for pod in &p.adopt {
-                self.set_owner(&pod_api, ns, pod, Some(owner.as_ref()))
-                    .await?;
+            let owner_api: Api<K> = Api::namespaced(self.client.clone(), ns);
+            if !p.adopt.is_empty() && can_adopt(&owner_api, owner.as_ref()).await? {
+                for pod in &p.adopt {
+                    self.set_owner(&pod_api, ns, pod, Some(owner.as_ref()))
+                        .await?;
+                }
             }
             for pod in &p.release {
                 self.set_owner(&pod_api, ns, pod, None).await?;
@@ -471,9 +474,11 @@ impl<K: Workload> Controller<K> {
 }
 
 /// Adopts `obj` for `owner` (adds it as controller) or, with `None`,
-/// releases it (removes its controller reference). A conflict (the object
-/// was replaced meanwhile) or a missing object is not an error: the next
-/// sync sees the new state.
+/// releases it (removes its controller reference). A strategic merge patch
+/// touches only that one entry (`ownerReferences` merge on `uid`), so
+/// references others added meanwhile stay; `metadata.uid` makes it fail if
+/// the object was replaced. That, or a missing object, is not an error: the
+/// next sync sees the new state.
 ///
 /// # Errors
 /// The patch failed otherwise.
@@ -483,19 +488,45 @@ pub async fn set_controller<T: Resource + Clone + Serialize + DeserializeOwned>(
     owner: Option<OwnerReference>,
 ) -> Result<(), client::Error> {
     let meta = obj.metadata();
-    let mut refs = meta.owner_references.clone();
-    match owner {
-        Some(o) => refs.push(o),
-        None => refs.retain(|r| r.controller != Some(true)),
-    }
-    // The UID makes the patch fail if the object was replaced meanwhile.
-    let patch = serde_json::json!({"metadata": {"ownerReferences": refs, "uid": meta.uid}});
+    let entry = match owner {
+        Some(o) => serde_json::to_value(o).unwrap_or_default(),
+        None => match meta.controller_ref() {
+            Some(r) => serde_json::json!({"$patch": "delete", "uid": r.uid}),
+            None => return Ok(()),
+        },
+    };
+    let patch = serde_json::json!({"metadata": {"ownerReferences": [entry], "uid": meta.uid}});
     match api
-        .patch(&meta.name, &PatchParams::default(), &Patch::Merge(patch))
+        .patch(
+            &meta.name,
+            &PatchParams::default(),
+            &Patch::Strategic(patch),
+        )
         .await
     {
         Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
+        Err(e) if e.is_not_found() || e.is_conflict() || e.is_invalid() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// May `owner` adopt orphans? Only if, read live (not from a cache that
+/// may lag), it is the same object and not being deleted (upstream:
+/// `RecheckDeletionTimestamp`): adopting for an owner that is going would
+/// get the orphans collected with it.
+///
+/// # Errors
+/// The GET failed (other than not found).
+pub async fn can_adopt<K: Resource + Clone + Serialize + DeserializeOwned>(
+    api: &Api<K>,
+    owner: &K,
+) -> Result<bool, client::Error> {
+    let meta = owner.metadata();
+    match api.get(&meta.name).await {
+        Ok(live) => {
+            Ok(live.metadata().uid == meta.uid && live.metadata().deletion_timestamp.is_none())
+        }
+        Err(e) if e.is_not_found() => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -367,3 +367,46 @@ fn template_hashes_are_stable_wordless_and_change_with_collisions() {
     assert_ne!(a, template_hash(br#"{"spec":{"x":1}}"#, None));
     assert_ne!(a, template_hash(br#"{"spec":{}}"#, Some(1)));
 }
+
+#[test]
+fn a_lagging_status_with_more_available_than_wanted_never_grows_an_old_replica_set() {
+    // B was just scaled down to 1; its status still says 3 available.
+    let spec = rolling(4, 1, 1);
+    let old = [
+        rs("a", 0, 2, 2),
+        Rs {
+            available: 3,
+            ..rs("b", 1, 1, 1)
+        },
+    ];
+    let new = rs("new", 2, 2, 1);
+    for (i, size) in scale_down_old(&spec, &old, Some(&new)) {
+        assert!(size <= old[i].replicas, "{} grew to {size}", old[i].name);
+    }
+}
+
+#[test]
+fn huge_numbers_saturate_instead_of_overflowing() {
+    let d: Deployment = serde_json::from_value(serde_json::json!({
+        "spec": {"replicas": i32::MAX, "template": {}, "selector": {},
+                 "strategy": {"rollingUpdate": {"maxSurge": i32::MAX, "maxUnavailable": "100%"}}}
+    }))
+    .unwrap();
+    let spec = Spec::of(&d).unwrap();
+    let old = [rs("a", 0, i32::MAX, i32::MAX)];
+    let new = rs("b", 1, i32::MAX, 0);
+    let all = [old[0].clone(), new.clone()];
+    assert_eq!(new_rs_replicas(&spec, &all, &new), i32::MAX);
+    let _ = scale_down_old(&spec, &old, Some(&new));
+    let _ = proportional_scale(&spec, &all, Some(1));
+    let s = status(&input(&spec, &all, &DeploymentStatus::default(), 0));
+    assert_eq!(s.replicas, Some(i32::MAX));
+    assert!(fenceposts(&pct("99999999999999999%"), &int(1), i32::MAX).is_err());
+    assert_eq!(
+        next_revision(&[Rs {
+            revision: i64::MAX,
+            ..Rs::default()
+        }]),
+        i64::MAX
+    );
+}
