@@ -209,6 +209,16 @@ fn usage(pid: u32, from: f64) -> (f64, f64) {
     (cpu - from, rss as f64 / 1024.0)
 }
 
+/// The controller manager stops with the benchmark, even when it fails.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 struct Timing {
     exist_s: f64,
     running_s: f64,
@@ -381,7 +391,9 @@ async fn run(n: usize, m: usize) -> serde_json::Value {
     let sim = sim::Simulator::start(
         client.clone(),
         sim::SimConfig {
-            nodes: 100,
+            // Room for every phase's pods at once (each node's pod range
+            // holds 126).
+            nodes: 250,
             concurrency: 64,
             ..sim::SimConfig::default()
         },
@@ -399,7 +411,7 @@ async fn run(n: usize, m: usize) -> serde_json::Value {
     println!("  null rollout, {m} running pods replaced at full speed: {null_roll:.2} s");
 
     let kubeconfig = api.write_kubeconfig();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kube-controller-manager"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_kube-controller-manager"))
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .args([
@@ -410,7 +422,8 @@ async fn run(n: usize, m: usize) -> serde_json::Value {
         .env("RUST_LOG", "error")
         .spawn()
         .expect("start kube-controller-manager");
-    let pid = child.id();
+    let child = KillOnDrop(child);
+    let pid = child.0.id();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (idle_cpu, idle_rss) = usage(pid, 0.0);
 
@@ -435,8 +448,7 @@ async fn run(n: usize, m: usize) -> serde_json::Value {
         dep["cpu_s"].as_f64().unwrap(),
         dep["peak_rss_mib"].as_f64().unwrap(),
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     sim.stop().await;
     println!("  controller manager at start: {idle_cpu:.2} s CPU, {idle_rss:.1} MiB RSS");
     json!({
@@ -457,7 +469,7 @@ fn main() {
         .unwrap();
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     println!(
-        "oxkube controller benchmark: {cores} cores; apiserver (embedded store), 100 simulated nodes, null scheduler and load generator in this process; kube-controller-manager a child process"
+        "oxkube controller benchmark: {cores} cores; apiserver (embedded store), 250 simulated nodes, null scheduler and load generator in this process; kube-controller-manager a child process"
     );
     let run = rt.block_on(run(n, m));
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench-results");
