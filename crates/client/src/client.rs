@@ -24,6 +24,8 @@ struct Inner {
     base: String,
     token: Option<String>,
     limiter: RateLimiter,
+    qps: f32,
+    burst: u32,
     namespace: String,
     timeout: Duration,
 }
@@ -72,10 +74,32 @@ impl Client {
                 base,
                 token: config.token.clone(),
                 limiter: RateLimiter::new(config.qps, config.burst),
+                qps: config.qps,
+                burst: config.burst,
                 namespace: config.namespace,
                 timeout: config.timeout,
             }),
         })
+    }
+
+    /// A client on the same connections with a rate limiter of its own
+    /// (same `qps` and `burst`): what upstream gets by building one
+    /// clientset per controller and one for leader election, so a
+    /// controller creating 2,000 pods cannot starve the Lease renewal.
+    pub fn with_own_limiter(&self) -> Client {
+        let i = &self.inner;
+        Client {
+            inner: Arc::new(Inner {
+                http: i.http.clone(),
+                base: i.base.clone(),
+                token: i.token.clone(),
+                limiter: RateLimiter::new(i.qps, i.burst),
+                qps: i.qps,
+                burst: i.burst,
+                namespace: i.namespace.clone(),
+                timeout: i.timeout,
+            }),
+        }
     }
 
     /// The apiserver's base URL.
@@ -200,6 +224,24 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_client_with_its_own_limiter_is_not_slowed_by_the_original() {
+        let mut config = Config::new("http://127.0.0.1:1");
+        config.qps = 1.0;
+        config.burst = 1;
+        let a = Client::new(config).unwrap();
+        let b = a.with_own_limiter();
+        let quick = Duration::from_millis(200);
+        // a spends its one token; its next waits about a second.
+        a.inner.limiter.acquire().await;
+        assert!(tokio::time::timeout(quick, a.inner.limiter.acquire()).await.is_err());
+        // b has its own bucket, full.
+        assert!(tokio::time::timeout(quick, b.inner.limiter.acquire()).await.is_ok());
+        // Clones share the bucket.
+        let a2 = a.clone();
+        assert!(tokio::time::timeout(quick, a2.inner.limiter.acquire()).await.is_err());
+    }
 
     #[test]
     fn error_answers_become_statuses() {

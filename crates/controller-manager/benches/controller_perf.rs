@@ -209,6 +209,18 @@ fn usage(pid: u32, from: f64) -> (f64, f64) {
     (cpu - from, rss as f64 / 1024.0)
 }
 
+/// Resident memory of `pid` now (VmRSS), in MiB.
+fn current_rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
 /// The controller manager stops with the benchmark, even when it fails.
 struct KillOnDrop(std::process::Child);
 
@@ -448,15 +460,17 @@ async fn run(n: usize, m: usize) -> serde_json::Value {
         dep["cpu_s"].as_f64().unwrap(),
         dep["peak_rss_mib"].as_f64().unwrap(),
     );
+    let rss_now = current_rss_mib(pid);
     drop(child);
     sim.stop().await;
-    println!("  controller manager at start: {idle_cpu:.2} s CPU, {idle_rss:.1} MiB RSS");
+    println!("  controller manager RSS at the end: {rss_now:.1} MiB (peak above)");
+    println!("  controller manager at start: {idle_cpu:.2} s CPU, {idle_rss:.1} MiB peak RSS");
     json!({
         "null_controller": {"pods": n, "all_exist_s": direct.exist_s, "all_running_s": direct.running_s},
         "null_rollout": {"pods": m, "seconds": null_roll},
         "replicaset": rs,
         "deployment": dep,
-        "controller_manager": {"flags": "--kube-api-qps=5000 --kube-api-burst=5000", "startup_cpu_s": idle_cpu, "startup_rss_mib": idle_rss},
+        "controller_manager": {"flags": "--kube-api-qps=5000 --kube-api-burst=5000", "startup_cpu_s": idle_cpu, "startup_peak_rss_mib": idle_rss, "end_rss_mib": rss_now},
     })
 }
 

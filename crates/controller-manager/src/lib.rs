@@ -104,21 +104,25 @@ impl Default for ControllerConfig {
     }
 }
 
-/// Runs every controller until `stop` resolves.
+/// Runs every controller until `stop` resolves. As upstream (one
+/// clientset per controller), each controller, the event recorders and the
+/// shared informers get their own rate limiter (`--kube-api-qps` and
+/// `--kube-api-burst` each): a controller creating thousands of pods does
+/// not starve the others.
 pub async fn run(
     client: Client,
     config: ControllerConfig,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let recorder = Recorder::new(
-        client.clone(),
+        client.with_own_limiter(),
         EventSource {
             component: Some("replicaset-controller".into()),
             host: None,
         },
     );
     let rc_recorder = Recorder::new(
-        client.clone(),
+        client.with_own_limiter(),
         EventSource {
             component: Some("replication-controller".into()),
             host: None,
@@ -128,14 +132,17 @@ pub async fn run(
         .with_index(BY_NAMESPACE, namespace_index())
         .with_index(BY_NODE, node_index())
         .with_transform(strip_managed_fields());
-    let (rs, mut rs_informer) =
-        replicaset::Controller::<ReplicaSet>::new(client.clone(), pods.store(), recorder);
+    let (rs, mut rs_informer) = replicaset::Controller::<ReplicaSet>::new(
+        client.with_own_limiter(),
+        pods.store(),
+        recorder,
+    );
     let (deploy, deploy_informer) = deployment::Controller::new(
-        client.clone(),
+        client.with_own_limiter(),
         rs_informer.store(),
         pods.store(),
         Recorder::new(
-            client.clone(),
+            client.with_own_limiter(),
             EventSource {
                 component: Some("deployment-controller".into()),
                 host: None,
@@ -146,7 +153,7 @@ pub async fn run(
     pods.add_handler(deploy.pod_handler());
     let rs_synced = rs_informer.synced();
     let (rc, rc_informer) = replicaset::Controller::<ReplicationController>::new(
-        client.clone(),
+        client.with_own_limiter(),
         pods.store(),
         rc_recorder,
     );
@@ -167,7 +174,7 @@ pub async fn run(
     .with_transform(strip_managed_fields());
     let recorder_for = |component: &str| {
         Recorder::new(
-            client.clone(),
+            client.with_own_limiter(),
             EventSource {
                 component: Some(component.into()),
                 host: None,
@@ -175,13 +182,13 @@ pub async fn run(
         )
     };
     let (ep, ep_informer) = endpoints::Controller::new(
-        client.clone(),
+        client.with_own_limiter(),
         pods.store(),
         services.store(),
         recorder_for("endpoint-controller"),
     );
     let (eps, eps_informers) = endpointslice::Controller::new(
-        client.clone(),
+        client.with_own_limiter(),
         pods.store(),
         services.store(),
         nodes.store(),
@@ -194,12 +201,13 @@ pub async fn run(
     services.add_handler(eps.service_handler());
 
     let (lifecycle, lease_informer) = nodelifecycle::Controller::new(
-        client.clone(),
+        client.with_own_limiter(),
         pods.store(),
         &mut nodes,
         config.node_lifecycle.clone(),
     );
-    let eviction = nodelifecycle::TaintEviction::new(client.clone(), pods.store(), nodes.store());
+    let eviction =
+        nodelifecycle::TaintEviction::new(client.with_own_limiter(), pods.store(), nodes.store());
     nodes.add_handler(eviction.node_handler());
     pods.add_handler(lifecycle.pod_handler());
     pods.add_handler(eviction.pod_handler());
@@ -249,7 +257,10 @@ pub async fn run(
         stopped(rx.clone()),
     ));
     let mut others = vec![
-        tokio::spawn(serviceaccount::run(client.clone(), stopped(rx.clone()))),
+        tokio::spawn(serviceaccount::run(
+            client.with_own_limiter(),
+            stopped(rx.clone()),
+        )),
         tokio::spawn(ep.run(
             ep_informer,
             vec![synced.clone(), services_synced.clone()],
@@ -269,7 +280,7 @@ pub async fn run(
             stopped(rx.clone()),
         )),
         tokio::spawn(eviction.run(nodes_synced.clone(), synced.clone(), stopped(rx.clone()))),
-        tokio::spawn(namespace::Controller::new(client.clone()).run(
+        tokio::spawn(namespace::Controller::new(client.with_own_limiter()).run(
             config.namespace_workers,
             config.namespace_sync_period,
             stopped(rx.clone()),
@@ -277,20 +288,20 @@ pub async fn run(
     ];
     if config.garbage_collector {
         others.push(tokio::spawn(
-            garbagecollector::GarbageCollector::new(&client)
+            garbagecollector::GarbageCollector::new(&client.with_own_limiter())
                 .run(config.gc_workers, stopped(rx.clone())),
         ));
     }
     if let Some(ipam) = ipam {
         let recorder = Recorder::new(
-            client.clone(),
+            client.with_own_limiter(),
             EventSource {
                 component: Some("cidrAllocator".into()),
                 host: None,
             },
         );
         others.push(tokio::spawn(ipam.run(
-            client.clone(),
+            client.with_own_limiter(),
             nodes_store,
             nodes_synced,
             recorder,

@@ -73,7 +73,7 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         ..LeaderElectionConfig::default()
     };
     let identity = le.identity.clone();
-    let elector = LeaderElector::new(client.clone(), le)?;
+    let elector = LeaderElector::new(client.with_own_limiter(), le)?;
     tracing::info!(identity, "attempting to acquire the leader lease");
     let ended = elector
         .run(shutdown_signal(), |stop| async move {

@@ -233,7 +233,9 @@ async fn only_a_live_owner_that_is_not_being_deleted_may_adopt() {
     other.metadata.uid = "not-the-same".into();
     assert!(!can_adopt(&rss, &other).await.unwrap());
     // Being deleted (held by its finalizer): no.
-    rss.delete("owner", &DeleteOptions::default()).await.unwrap();
+    rss.delete("owner", &DeleteOptions::default())
+        .await
+        .unwrap();
     assert!(!can_adopt(&rss, &created).await.unwrap());
     // Gone: no.
     rss.patch(

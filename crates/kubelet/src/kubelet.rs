@@ -288,7 +288,10 @@ impl Kubelet {
                     }
                 }
             });
-            let leases: Api<Lease> = Api::namespaced(client.clone(), node::NODE_LEASE_NAMESPACE);
+            // Its own rate limiter (upstream's heartbeat client): pod status
+            // writes must not delay the Lease.
+            let leases: Api<Lease> =
+                Api::namespaced(client.with_own_limiter(), node::NODE_LEASE_NAMESPACE);
             let lease = NodeLease::new(
                 leases,
                 cfg.node.name.clone(),

@@ -67,7 +67,7 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         ..LeaderElectionConfig::default()
     };
     let identity = le.identity.clone();
-    let elector = LeaderElector::new(client.clone(), le)?;
+    let elector = LeaderElector::new(client.with_own_limiter(), le)?;
     let mut leading = elector.leading();
     let gauge = metrics.leader.get_or_create(&NameLabels {
         name: opts.leader_elect_resource_name.clone(),
