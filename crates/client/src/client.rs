@@ -235,12 +235,24 @@ mod tests {
         let quick = Duration::from_millis(200);
         // a spends its one token; its next waits about a second.
         a.inner.limiter.acquire().await;
-        assert!(tokio::time::timeout(quick, a.inner.limiter.acquire()).await.is_err());
+        assert!(
+            tokio::time::timeout(quick, a.inner.limiter.acquire())
+                .await
+                .is_err()
+        );
         // b has its own bucket, full.
-        assert!(tokio::time::timeout(quick, b.inner.limiter.acquire()).await.is_ok());
+        assert!(
+            tokio::time::timeout(quick, b.inner.limiter.acquire())
+                .await
+                .is_ok()
+        );
         // Clones share the bucket.
         let a2 = a.clone();
-        assert!(tokio::time::timeout(quick, a2.inner.limiter.acquire()).await.is_err());
+        assert!(
+            tokio::time::timeout(quick, a2.inner.limiter.acquire())
+                .await
+                .is_err()
+        );
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod options;
 pub mod replicaset;
 pub mod resources;
 pub mod serviceaccount;
+pub mod workers;
 
 use std::time::Duration;
 

@@ -29,7 +29,7 @@ use runtime::events::{EventType, Recorder, object_reference};
 use runtime::informer::{EventHandler, Informer, Synced};
 use runtime::reflector::ReflectorConfig;
 use runtime::workqueue::WorkQueue;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use plan::Plan;
 use pods::{PodEvents, ServiceEvents};
@@ -126,33 +126,20 @@ impl Controller {
         }
         info!("endpoints controller started");
         self.queue_leftovers();
-        let mut tasks = Vec::new();
-        for _ in 0..workers.max(1) {
-            let c = self.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(key) = c.queue.get().await {
-                    match c.sync(&key).await {
-                        Ok(()) => c.queue.forget(&key),
-                        Err(e) => {
-                            // Losing a race with the cache is routine.
-                            if e.is_conflict() || e.is_already_exists() {
-                                debug!(service = %key, error = %e, "endpoints changed meanwhile; retrying");
-                            } else {
-                                warn!(service = %key, error = %e, "syncing endpoints failed; retrying");
-                            }
-                            c.queue.add_rate_limited(key.clone());
-                        }
-                    }
-                    c.queue.done(&key);
-                }
-            }));
-        }
-        stop.await;
-        self.queue.shut_down();
+        let c = self.clone();
+        let workers = crate::workers::spawn(
+            &self.queue,
+            workers,
+            "endpoints",
+            // Losing a race with the cache is routine.
+            |e: &client::Error| e.is_conflict() || e.is_already_exists(),
+            move |key| {
+                let c = c.clone();
+                async move { c.sync(&key).await }
+            },
+        );
+        crate::workers::until_stopped(&self.queue, workers, stop).await;
         task.abort();
-        for t in tasks {
-            let _ = t.await;
-        }
     }
 
     /// Once at start: queue every Endpoints object, so that those whose

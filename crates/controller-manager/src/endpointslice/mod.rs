@@ -35,7 +35,7 @@ use runtime::events::{EventType, Recorder, object_reference};
 use runtime::informer::{EventHandler, Informer, Synced, strip_managed_fields};
 use runtime::reflector::ReflectorConfig;
 use runtime::workqueue::{RateLimiter, WorkQueue};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 use crate::endpoints::namespace_terminating;
 use crate::endpoints::pods::{PodEvents, ServiceEvents};
@@ -215,33 +215,20 @@ impl Controller {
             s.wait().await;
         }
         info!("endpointslice controller started");
-        let mut tasks = Vec::new();
-        for _ in 0..workers.max(1) {
-            let c = self.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(key) = c.queue.get().await {
-                    match c.sync(&key).await {
-                        Ok(()) => c.queue.forget(&key),
-                        Err(e) => {
-                            if e.is_race() {
-                                debug!(service = %key, error = %e, "endpoint slices changed meanwhile; retrying");
-                            } else {
-                                warn!(service = %key, error = %e, "syncing endpoint slices failed; retrying");
-                            }
-                            c.queue.add_rate_limited(key.clone());
-                        }
-                    }
-                    c.queue.done(&key);
-                }
-            }));
-        }
-        stop.await;
-        self.queue.shut_down();
+        let c = self.clone();
+        let workers = crate::workers::spawn(
+            &self.queue,
+            workers,
+            "endpointslice",
+            SyncError::is_race,
+            move |key| {
+                let c = c.clone();
+                async move { c.sync(&key).await }
+            },
+        );
+        crate::workers::until_stopped(&self.queue, workers, stop).await;
         for t in tasks_informers {
             t.abort();
-        }
-        for t in tasks {
-            let _ = t.await;
         }
     }
 

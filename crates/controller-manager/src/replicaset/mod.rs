@@ -258,28 +258,19 @@ impl<K: Workload> Controller<K> {
         synced.wait().await;
         pods_synced.wait().await;
         info!(kind = K::KIND, "controller started");
-        let mut tasks = Vec::new();
-        for _ in 0..workers.max(1) {
-            let c = self.clone();
-            tasks.push(tokio::spawn(async move {
-                while let Some(key) = c.queue.get().await {
-                    match c.sync(&key).await {
-                        Ok(()) => c.queue.forget(&key),
-                        Err(e) => {
-                            warn!(kind = K::KIND, key = %key, error = %e, "sync failed; retrying");
-                            c.queue.add_rate_limited(key.clone());
-                        }
-                    }
-                    c.queue.done(&key);
-                }
-            }));
-        }
-        stop.await;
-        self.queue.shut_down();
+        let c = self.clone();
+        let workers = crate::workers::spawn(
+            &self.queue,
+            workers,
+            K::KIND,
+            crate::workers::never,
+            move |key| {
+                let c = c.clone();
+                async move { c.sync(&key).await }
+            },
+        );
+        crate::workers::until_stopped(&self.queue, workers, stop).await;
         task.abort();
-        for t in tasks {
-            let _ = t.await;
-        }
     }
 
     /// One reconcile of the owner `key`.
