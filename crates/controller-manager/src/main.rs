@@ -6,8 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 use controller_manager::options::Options;
 use controller_manager::{ControllerConfig, run};
-use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
-use runtime::process::shutdown_signal;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -59,33 +57,13 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         namespace_workers: opts.concurrent_namespace_syncs,
         namespace_sync_period: opts.namespace_sync_period,
     };
-    if !opts.leader_elect {
-        run(client, controllers, shutdown_signal()).await;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let le = LeaderElectionConfig {
-        namespace: opts.leader_elect_resource_namespace.clone(),
-        name: opts.leader_elect_resource_name.clone(),
-        identity: unique_identity(),
-        lease_duration: opts.leader_elect_lease_duration,
-        renew_deadline: opts.leader_elect_renew_deadline,
-        retry_period: opts.leader_elect_retry_period,
-        ..LeaderElectionConfig::default()
-    };
-    let identity = le.identity.clone();
-    let elector = LeaderElector::new(client.with_own_limiter(), le)?;
-    tracing::info!(identity, "attempting to acquire the leader lease");
-    let ended = elector
-        .run(shutdown_signal(), |stop| async move {
-            tracing::info!("became leader; starting controllers");
-            run(client, controllers, async move { stop.stopped().await }).await;
-        })
-        .await;
-    Ok(match ended {
-        Ended::Lost => {
-            tracing::error!("leaderelection lost");
-            ExitCode::FAILURE
-        }
-        Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
-    })
+    let code = runtime::process::run_elected(
+        &client,
+        &opts.leader_election,
+        "kube-controller-manager",
+        |_| {},
+        |stop| run(client.clone(), controllers, stop),
+    )
+    .await?;
+    Ok(code)
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use runtime::process::parse_bool;
+use runtime::process::{LeaderElectFlags, parse_bool};
 
 /// kube-controller-manager: the reconcile loops.
 #[derive(Clone, Debug, Parser)]
@@ -24,24 +24,8 @@ pub struct Options {
     #[arg(long, default_value_t = 30)]
     pub kube_api_burst: u32,
 
-    /// Run with leader election, so one of several replicas works.
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
-    pub leader_elect: bool,
-
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub leader_elect_retry_period: Duration,
-
-    #[arg(long, default_value = "kube-controller-manager")]
-    pub leader_elect_resource_name: String,
-
-    #[arg(long, default_value = "kube-system")]
-    pub leader_elect_resource_namespace: String,
+    #[command(flatten)]
+    pub leader_election: LeaderElectFlags,
 
     /// ReplicaSets synced at once.
     #[arg(long, default_value_t = 5)]
@@ -161,7 +145,11 @@ mod tests {
             "--concurrent-namespace-syncs=3",
         ])
         .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!o.leader_elect);
+        assert!(!o.leader_election.leader_elect);
+        assert_eq!(
+            o.leader_election.resource_name("kube-controller-manager"),
+            "kube-controller-manager"
+        );
         assert!(!o.allocate_node_cidrs);
         assert_eq!(
             (o.cluster_cidr.as_str(), o.node_cidr_mask_size),

@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use runtime::leader::{Ended, LeaderElectionConfig, LeaderElector, unique_identity};
-use runtime::process::shutdown_signal;
+use runtime::leader::LeaderElector;
 use scheduler::metrics::{Metrics, NameLabels};
 use scheduler::options::Options;
 use scheduler::scheduler::{SchedulerConfig, run};
@@ -53,47 +52,31 @@ async fn serve(opts: Options) -> anyhow::Result<ExitCode> {
         percentage_of_nodes_to_score: opts.percentage_of_nodes_to_score,
         ..SchedulerConfig::default()
     };
-    if !opts.leader_elect {
-        run(client, sched, metrics, shutdown_signal()).await;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let le = LeaderElectionConfig {
-        namespace: opts.leader_elect_resource_namespace.clone(),
-        name: opts.leader_elect_resource_name.clone(),
-        identity: unique_identity(),
-        lease_duration: opts.leader_elect_lease_duration,
-        renew_deadline: opts.leader_elect_renew_deadline,
-        retry_period: opts.leader_elect_retry_period,
-        ..LeaderElectionConfig::default()
-    };
-    let identity = le.identity.clone();
-    let elector = LeaderElector::new(client.with_own_limiter(), le)?;
-    let mut leading = elector.leading();
-    let gauge = metrics.leader.get_or_create(&NameLabels {
-        name: opts.leader_elect_resource_name.clone(),
-    });
-    let gauge = gauge.clone();
-    tokio::spawn(async move {
-        while leading.changed().await.is_ok() {
-            let is = *leading.borrow();
-            gauge.set(i64::from(is));
-        }
-    });
-    tracing::info!(identity, "attempting to acquire the leader lease");
-    let ended = elector
-        .run(shutdown_signal(), |stop| {
-            let metrics = metrics.clone();
-            async move {
-                tracing::info!("became leader; scheduling");
-                run(client, sched, metrics, async move { stop.stopped().await }).await;
-            }
+    let gauge = metrics
+        .leader
+        .get_or_create(&NameLabels {
+            name: opts
+                .leader_election
+                .resource_name("kube-scheduler")
+                .to_string(),
         })
-        .await;
-    Ok(match ended {
-        Ended::Lost => {
-            tracing::error!("leaderelection lost");
-            ExitCode::FAILURE
-        }
-        Ended::Shutdown | Ended::LeadReturned => ExitCode::SUCCESS,
-    })
+        .clone();
+    let watch_leading = move |elector: &LeaderElector| {
+        let mut leading = elector.leading();
+        tokio::spawn(async move {
+            while leading.changed().await.is_ok() {
+                let is = *leading.borrow();
+                gauge.set(i64::from(is));
+            }
+        });
+    };
+    let code = runtime::process::run_elected(
+        &client,
+        &opts.leader_election,
+        "kube-scheduler",
+        watch_leading,
+        |stop| run(client.clone(), sched, metrics, stop),
+    )
+    .await?;
+    Ok(code)
 }

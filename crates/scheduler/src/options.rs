@@ -2,13 +2,12 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::Parser;
 
 use crate::framework::DEFAULT_SCHEDULER_NAME;
 
-use runtime::process::parse_bool;
+use runtime::process::LeaderElectFlags;
 
 /// kube-scheduler: assigns pods to nodes.
 #[derive(Clone, Debug, Parser)]
@@ -27,30 +26,8 @@ pub struct Options {
     #[arg(long, default_value_t = 100)]
     pub kube_api_burst: u32,
 
-    /// Run with leader election so that only one of several replicas
-    /// schedules (`--leader-elect=false` to disable).
-    #[arg(long, default_value = "true", num_args = 0..=1, default_missing_value = "true", value_parser = parse_bool)]
-    pub leader_elect: bool,
-
-    /// How long followers wait after the leader's last renewal before
-    /// taking over.
-    #[arg(long, default_value = "15s", value_parser = humantime::parse_duration)]
-    pub leader_elect_lease_duration: Duration,
-
-    /// How long the leader tries to renew before it stops leading.
-    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-    pub leader_elect_renew_deadline: Duration,
-
-    /// Pause between tries to acquire or renew the lease.
-    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
-    pub leader_elect_retry_period: Duration,
-
-    /// The Lease used for leader election.
-    #[arg(long, default_value = "kube-scheduler")]
-    pub leader_elect_resource_name: String,
-
-    #[arg(long, default_value = "kube-system")]
-    pub leader_elect_resource_namespace: String,
+    #[command(flatten)]
+    pub leader_election: LeaderElectFlags,
 
     /// Address for /healthz and /metrics (plain HTTP until TLS lands).
     #[arg(long, default_value = "127.0.0.1")]
@@ -80,13 +57,18 @@ pub struct Options {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
     fn upstream_defaults_and_forms() {
         let o = Options::try_parse_from(["kube-scheduler"]).unwrap();
-        assert!(o.leader_elect);
-        assert_eq!(o.leader_elect_lease_duration, Duration::from_secs(15));
+        assert!(o.leader_election.leader_elect);
+        assert_eq!(
+            o.leader_election.leader_elect_lease_duration,
+            Duration::from_secs(15)
+        );
         assert_eq!(o.secure_port, 10259);
         assert_eq!(o.kube_api_qps, 50.0);
         let o = Options::try_parse_from([
@@ -99,11 +81,14 @@ mod tests {
             "4",
         ])
         .unwrap();
-        assert!(!o.leader_elect);
-        assert_eq!(o.leader_elect_retry_period, Duration::from_millis(500));
+        assert!(!o.leader_election.leader_elect);
+        assert_eq!(
+            o.leader_election.leader_elect_retry_period,
+            Duration::from_millis(500)
+        );
         assert_eq!(o.verbosity, 4);
         let o = Options::try_parse_from(["kube-scheduler", "--leader-elect"]).unwrap();
-        assert!(o.leader_elect);
+        assert!(o.leader_election.leader_elect);
         let bad = Options::try_parse_from(["kube-scheduler", "--leader-elect=maybe"]).unwrap_err();
         assert!(bad.to_string().contains("invalid boolean"));
         let bad = Options::try_parse_from(["kube-scheduler", "--leader-elect-lease-duration=soon"])
