@@ -3,12 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use controller_manager::ControllerConfig;
+
 use std::time::Duration;
 
 use api_types::core::v1::{Namespace, Node, ServiceAccount};
 use api_types::meta::v1::DeleteOptions;
 use client::{Api, PostParams};
-use controller_manager::{ControllerConfig, run};
 use serde_json::json;
 use test_support::eventually;
 use testenv::TestApiserver;
@@ -30,10 +33,7 @@ async fn nodes_get_pod_cidrs_and_namespaces_get_default_accounts() {
         node_cidrs: Some(("10.244.0.0/16".parse().unwrap(), 24)),
         ..Default::default()
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let cm = tokio::spawn(run(client.clone(), config, async move {
-        let _ = stopped.await;
-    }));
+    let cm = common::Controllers::start(&client, config);
 
     for (name, want) in [("n1", "10.244.1.0/24"), ("n2", "10.244.2.0/24")] {
         let node: Node = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
@@ -102,6 +102,5 @@ async fn nodes_get_pod_cidrs_and_namespaces_get_default_accounts() {
     })
     .await;
 
-    let _ = stop.send(());
-    let _ = cm.await;
+    cm.stop().await;
 }

@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,7 +16,6 @@ use std::time::Duration;
 use api_types::apps::v1::{Deployment, ReplicaSet};
 use api_types::core::v1::Pod;
 use client::{Api, Client, ListParams, Patch, PatchParams, PostParams};
-use controller_manager::{ControllerConfig, run};
 use futures::StreamExt;
 use serde_json::json;
 use test_support::eventually;
@@ -25,8 +26,7 @@ struct Cluster {
     client: Client,
     kubeconfig: PathBuf,
     _sim: sim::SimHandle,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    cm: Option<tokio::task::JoinHandle<()>>,
+    cm: common::Controllers,
 }
 
 impl Cluster {
@@ -43,28 +43,19 @@ impl Cluster {
         )
         .await
         .unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let cm = tokio::spawn(run(
-            client.clone(),
-            ControllerConfig::default(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
+        let cm = common::controllers(&client);
         let kubeconfig = api.write_kubeconfig();
         Cluster {
             _api: api,
             client,
             kubeconfig,
             _sim: sim,
-            stop: Some(stop),
-            cm: Some(cm),
+            cm,
         }
     }
 
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        self.cm.take().unwrap().await.unwrap();
+    async fn stop(self) {
+        self.cm.stop().await;
     }
 
     fn deployments(&self) -> Api<Deployment> {
@@ -85,18 +76,8 @@ async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
     let kubeconfig = kubeconfig.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| (*s).to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(&args)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        common::kubectl_output(&kubeconfig, &args)
     })
     .await
     .unwrap()

@@ -4,14 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::kubectl;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use api_types::core::v1::{Endpoints, Node, Pod, Service};
 use api_types::discovery::v1::EndpointSlice;
 use api_types::meta::v1::DeleteOptions;
-use client::{Api, Client, ListParams, Patch, PatchParams, PostParams};
-use controller_manager::{ControllerConfig, run};
+use client::{Api, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 use test_support::eventually;
 use testenv::TestApiserver;
@@ -102,38 +105,6 @@ fn ep(ip: &str, port: i32, ready: bool, serving: bool, terminating: bool) -> Sli
     (ip.to_string(), port, ready, serving, terminating)
 }
 
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
-async fn start(
-    client: &Client,
-) -> (
-    tokio::sync::oneshot::Sender<()>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let cm = tokio::spawn(run(
-        client.clone(),
-        ControllerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    (stop, cm)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn services_get_endpoints_and_slices_of_their_pods() {
     test_support::init_tracing();
@@ -175,7 +146,7 @@ async fn services_get_endpoints_and_slices_of_their_pods() {
         .await
         .unwrap();
 
-    let (stop, cm) = start(&client).await;
+    let cm = common::controllers(&client);
 
     let web: Service = serde_json::from_value(json!({
         "metadata": {"name": "web", "labels": {"team": "a"}},
@@ -380,6 +351,5 @@ async fn services_get_endpoints_and_slices_of_their_pods() {
         mine.metadata.resource_version
     );
 
-    let _ = stop.send(());
-    cm.await.unwrap();
+    cm.stop().await;
 }

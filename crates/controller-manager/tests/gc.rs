@@ -9,32 +9,22 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::kubectl;
+
 use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{ConfigMap, Pod};
 use api_types::meta::v1::DeleteOptions;
 use client::{Api, Client, ListParams, Patch, PatchParams, PostParams};
-use controller_manager::{ControllerConfig, run};
 use serde_json::json;
 use test_support::eventually;
 use testenv::TestApiserver;
 
 const LIMIT: Duration = Duration::from_secs(30);
 const HOLD: &str = "example.com/hold";
-
-/// Runs every controller until the returned sender is dropped or used.
-fn controllers(client: &Client) -> tokio::sync::oneshot::Sender<()> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(run(
-        client.clone(),
-        ControllerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    stop
-}
 
 fn replica_set(name: &str, replicas: i32, pod_finalizers: &[&str]) -> ReplicaSet {
     serde_json::from_value(json!({
@@ -96,7 +86,7 @@ async fn cascading_deletion_in_the_three_modes() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
 
@@ -166,7 +156,7 @@ async fn dependents_of_owners_that_never_existed_are_collected() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
     let real = rss
@@ -220,7 +210,7 @@ async fn a_dependent_with_an_owner_left_keeps_living() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let a = cms
@@ -267,22 +257,6 @@ async fn a_dependent_with_an_owner_left_keeps_living() {
     .await;
 }
 
-/// `kubectl` with the test server's kubeconfig; its stdout.
-fn kubectl(kubeconfig: &std::path::Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 // Several threads: kubectl runs as a blocking child process while the
 // in-process apiserver and the controllers answer it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -290,7 +264,7 @@ async fn kubectl_delete_cascade_modes() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     let kubeconfig = api.write_kubeconfig();
     let rss: Api<ReplicaSet> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
@@ -11,25 +13,12 @@ use api_types::core::v1::{ConfigMap, Namespace, Pod, Secret, Service, ServiceAcc
 use api_types::meta::v1::DeleteOptions;
 use client::{Api, Client, ListParams, Patch, PatchParams, PostParams};
 use controller_manager::resources::namespaced_kinds;
-use controller_manager::{ControllerConfig, run};
 use serde_json::json;
 use test_support::eventually;
 use testenv::TestApiserver;
 
 const LIMIT: Duration = Duration::from_secs(60);
 const HOLD: &str = "example.com/hold";
-
-fn controllers(client: &Client) -> tokio::sync::oneshot::Sender<()> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(run(
-        client.clone(),
-        ControllerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    stop
-}
 
 async fn create_namespace(client: &Client, name: &str) -> Namespace {
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
@@ -126,7 +115,7 @@ async fn a_deleted_namespace_is_emptied_then_removed() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     create_namespace(&client, "doomed").await;
     fill(&client, "doomed").await;
     // Something elsewhere, to be left alone.
@@ -177,7 +166,7 @@ async fn pods_go_first_and_finalizers_are_waited_for() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     create_namespace(&client, "held").await;
     let _: Pod = create(
         &client,
@@ -320,7 +309,7 @@ async fn kubectl_delete_namespace_waits_until_it_is_gone() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let _stop = controllers(&client);
+    let _stop = common::controllers(&client);
     let kubeconfig = api.write_kubeconfig();
     create_namespace(&client, "kc").await;
     fill(&client, "kc").await;

@@ -6,14 +6,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{Event, Node, NodeCondition, Pod};
 use client::{Api, Client, ListParams, PostParams};
+use controller_manager::ControllerConfig;
 use controller_manager::nodelifecycle::Config;
-use controller_manager::{ControllerConfig, run};
 use scheduler::metrics::Metrics;
 use scheduler::scheduler::SchedulerConfig;
 use serde_json::json;
@@ -103,10 +105,7 @@ async fn a_silent_node_is_tainted_and_its_pods_move_away() {
         },
         ..ControllerConfig::default()
     };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let cm = tokio::spawn(run(client.clone(), config, async move {
-        let _ = stopped.await;
-    }));
+    let cm = common::Controllers::start(&client, config);
     let (stop_scheduler, scheduler_stopped) = tokio::sync::oneshot::channel::<()>();
     let scheduler = tokio::spawn(scheduler::scheduler::run(
         client.clone(),
@@ -316,9 +315,8 @@ async fn a_silent_node_is_tainted_and_its_pods_move_away() {
         .await
     );
 
-    let _ = stop.send(());
     let _ = stop_scheduler.send(());
-    let _ = cm.await;
+    cm.stop().await;
     let _ = scheduler.await;
     sim.stop().await;
 }

@@ -4,13 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use api_types::apps::v1::ReplicaSet;
 use api_types::core::v1::{Pod, ReplicationController};
 use api_types::meta::v1::DeleteOptions;
 use client::{Api, ListParams, Patch, PatchParams, PostParams};
-use controller_manager::{ControllerConfig, run};
 use serde_json::json;
 use test_support::eventually;
 use testenv::TestApiserver;
@@ -39,14 +40,7 @@ async fn replica_sets_keep_their_pods() {
     )
     .await
     .unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let cm = tokio::spawn(run(
-        client.clone(),
-        ControllerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let cm = common::controllers(&client);
 
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     // An orphan that matches: adopted, and counted.
@@ -158,8 +152,7 @@ async fn replica_sets_keep_their_pods() {
     )
     .await;
 
-    let _ = stop.send(());
-    let _ = cm.await;
+    cm.stop().await;
     sim.stop().await;
 }
 
@@ -168,14 +161,7 @@ async fn replication_controllers_too() {
     test_support::init_tracing();
     let api = TestApiserver::start().await;
     let client = api.client();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let cm = tokio::spawn(run(
-        client.clone(),
-        ControllerConfig::default(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let cm = common::controllers(&client);
     let rcs: Api<ReplicationController> = Api::namespaced(client.clone(), "default");
     let rc: ReplicationController = serde_json::from_value(json!({
         "metadata": {"name": "legacy"},
@@ -203,8 +189,7 @@ async fn replication_controllers_too() {
         .map(|p| p.metadata.name)
         .collect();
     assert!(names.iter().all(|n| n.starts_with("legacy-")), "{names:?}");
-    let _ = stop.send(());
-    let _ = cm.await;
+    cm.stop().await;
 }
 
 /// Adoption is decided on the owner read live: one being deleted (or
