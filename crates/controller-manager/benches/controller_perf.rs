@@ -157,32 +157,6 @@ fn watch_and_bind(
     (out, task)
 }
 
-/// Runs `f(0..n)` on 32 concurrent tasks.
-async fn for_each_index<F, Fut>(n: usize, f: F)
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let next = next.clone();
-        let f = f.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                f(i).await;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
 async fn namespace(client: &Client, ns: &str) {
     let n: Namespace = serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap();
     Api::<Namespace>::all(client.clone())
@@ -242,7 +216,7 @@ async fn null_create(client: &Client, nodes: Arc<Vec<String>>, n: usize) -> Timi
     let (seen, task) = watch_and_bind(client.clone(), "null", nodes);
     let api: Api<Pod> = Api::namespaced(client.clone(), "null");
     let start = Instant::now();
-    for_each_index(n, move |i| {
+    test_support::for_each_index(n, move |i| {
         let api = api.clone();
         async move {
             api.create(&PostParams::default(), &pod(&format!("p-{i}"), "img:1"))
@@ -266,7 +240,7 @@ async fn null_rollout(client: &Client, nodes: Arc<Vec<String>>, n: usize) -> f64
     let (seen, task) = watch_and_bind(client.clone(), "null-roll", nodes);
     let api: Api<Pod> = Api::namespaced(client.clone(), "null-roll");
     let a = api.clone();
-    for_each_index(n, move |i| {
+    test_support::for_each_index(n, move |i| {
         let api = a.clone();
         async move {
             api.create(&PostParams::default(), &pod(&format!("old-{i}"), "img:1"))
@@ -277,7 +251,7 @@ async fn null_rollout(client: &Client, nodes: Arc<Vec<String>>, n: usize) -> f64
     .await;
     until(&seen, "old pods running", |s| s.live("img:1").1 >= n).await;
     let start = Instant::now();
-    for_each_index(2 * n, move |i| {
+    test_support::for_each_index(2 * n, move |i| {
         let api = api.clone();
         async move {
             if i % 2 == 0 {

@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use api_types::core::v1::{
@@ -204,7 +203,7 @@ async fn run_phase(
     {
         let created_at = created_at.clone();
         let ns = ns.to_string();
-        for_each_index(n, move |i| {
+        test_support::for_each_index(n, move |i| {
             let pods = pods.clone();
             let created_at = created_at.clone();
             let nodes = nodes.clone();
@@ -257,38 +256,12 @@ async fn run_phase(
     }
 }
 
-/// Runs `f(0..n)` on 32 concurrent tasks, each taking the next index.
-async fn for_each_index<F, Fut>(n: usize, f: F)
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..32 {
-        let next = next.clone();
-        let f = f.clone();
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= n {
-                    break;
-                }
-                f(i).await;
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-}
-
 /// Creates `n` unbound pods in `ns` with 32 concurrent clients.
 async fn create_backlog(client: &Client, ns: &str, n: usize) {
     create_namespace(client, ns).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
     let ns = ns.to_string();
-    for_each_index(n, move |i| {
+    test_support::for_each_index(n, move |i| {
         let pods = pods.clone();
         let ns = ns.clone();
         async move {
@@ -346,7 +319,7 @@ async fn bind_backlog<F: std::future::Future<Output = ()>>(
 /// The null scheduler on a backlog: 32 binders, round-robin nodes.
 async fn null_bind_all(client: &Client, ns: &str, n: usize, nodes: Arc<Vec<String>>) {
     let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
-    for_each_index(n, move |i| {
+    test_support::for_each_index(n, move |i| {
         let pods = pods.clone();
         let nodes = nodes.clone();
         async move {

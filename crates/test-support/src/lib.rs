@@ -8,7 +8,9 @@
 //!   from an OCI archive (to test pulls through a registry mirror).
 //! - [`init_tracing`]: every test logs through `tracing` (`RUST_LOG` works).
 //! - [`free_port`]: a loopback port nobody listens on right now.
-//! - [`proc_usage`]: CPU time and peak RSS of a process (for benchmarks).
+//! - [`proc_usage`]: CPU time and peak RSS of a process, and
+//!   [`for_each_index`]: a load generator's 32 concurrent clients (for
+//!   benchmarks).
 //!
 //! Tests fail loudly when `etcd` is missing: the test command installs it
 //! (`e2e/test.sh`); it is never silently skipped.
@@ -183,4 +185,36 @@ pub fn proc_usage(pid: u32) -> (f64, u64) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     (cpu / ticks, hwm)
+}
+
+/// Runs `f(i)` for every `i` in `0..n` on 32 concurrent tasks, each taking
+/// the next index: a load generator's 32 clients.
+///
+/// # Panics
+/// When `f` panics.
+pub async fn for_each_index<F, Fut>(n: usize, f: F)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..32 {
+        let next = next.clone();
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                f(i).await;
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
 }
