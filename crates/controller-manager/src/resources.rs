@@ -315,24 +315,15 @@ pub fn gc_kinds(client: &Client) -> Vec<Arc<dyn DynKind>> {
 }
 
 /// Every namespaced kind the apiserver serves: what a namespace must be
-/// emptied of before it goes. Pods come first (upstream's ordered namespace
-/// deletion).
+/// emptied of before it goes. Those the garbage collector follows, in its
+/// order (pods first: upstream's ordered namespace deletion), plus events.
 pub fn namespaced_kinds(client: &Client) -> Vec<Arc<dyn DynKind>> {
-    let c = || client.clone();
-    vec![
-        Typed::<Pod>::handle(c()),
-        Typed::<ReplicaSet>::handle(c()),
-        Typed::<Deployment>::handle(c()),
-        Typed::<ReplicationController>::handle(c()),
-        Typed::<Service>::handle(c()),
-        Typed::<Endpoints>::handle(c()),
-        Typed::<EndpointSlice>::handle(c()),
-        Typed::<ConfigMap>::handle(c()),
-        Typed::<Secret>::handle(c()),
-        Typed::<ServiceAccount>::handle(c()),
-        Typed::<Event>::handle(c()),
-        Typed::<Lease>::handle(c()),
-    ]
+    let mut kinds: Vec<Arc<dyn DynKind>> = gc_kinds(client)
+        .into_iter()
+        .filter(|k| k.info().namespaced)
+        .collect();
+    kinds.push(Typed::<Event>::handle(client.clone()));
+    kinds
 }
 
 #[cfg(test)]
