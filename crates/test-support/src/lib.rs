@@ -60,23 +60,33 @@ pub struct Etcd {
 impl Etcd {
     /// Starts etcd and waits until it answers.
     ///
+    /// The ports are picked free, but another test may take one before
+    /// etcd binds it; etcd then exits at once, and it is started again on
+    /// new ports (up to 5 times).
+    ///
     /// # Panics
     /// When the `etcd` binary is missing or does not come up within 20 s:
     /// tests that need etcd must not pass without it.
     pub async fn start() -> Etcd {
-        let data = tempfile::tempdir().expect("tempdir");
-        let (client, peer) = (free_port(), free_port());
-        let mut etcd = Etcd {
-            child: None,
-            data: Some(data),
-            client_url: format!("http://127.0.0.1:{client}"),
-            peer_url: format!("http://127.0.0.1:{peer}"),
-        };
-        etcd.spawn().await;
-        etcd
+        let mut last = String::new();
+        for _ in 0..5 {
+            let (client, peer) = (free_port(), free_port());
+            let mut etcd = Etcd {
+                child: None,
+                data: Some(tempfile::tempdir().expect("tempdir")),
+                client_url: format!("http://127.0.0.1:{client}"),
+                peer_url: format!("http://127.0.0.1:{peer}"),
+            };
+            match etcd.spawn().await {
+                Ok(()) => return etcd,
+                Err(e) => last = e,
+            }
+        }
+        panic!("{last}");
     }
 
-    async fn spawn(&mut self) {
+    /// Starts etcd on this data and these ports; waits until it is healthy.
+    async fn spawn(&mut self) -> Result<(), String> {
         let dir: PathBuf = self.data.as_ref().expect("data dir").path().join("etcd");
         let child = Command::new("etcd")
             .arg("--name=test")
@@ -95,7 +105,7 @@ impl Etcd {
             .expect(
                 "cannot start `etcd`: install the Debian package etcd-server (e2e/test.sh does)",
             );
-        self.child = Some(child);
+        let child = self.child.insert(child);
         let addr = self.client_url.trim_start_matches("http://").to_string();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -107,13 +117,19 @@ impl Etcd {
                     && s.read_to_string(&mut body).await.is_ok()
                     && body.contains("\"health\":\"true\"")
                 {
-                    return;
+                    return Ok(());
                 }
             }
-            assert!(
-                Instant::now() < deadline,
-                "etcd did not become healthy on {addr}"
-            );
+            // Exited: most likely a port was taken meanwhile.
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!(
+                    "etcd exited ({status}) before becoming healthy on {addr}"
+                ));
+            }
+            if Instant::now() >= deadline {
+                let _ = child.start_kill();
+                return Err(format!("etcd did not become healthy on {addr}"));
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -129,7 +145,9 @@ impl Etcd {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;
         }
-        self.spawn().await;
+        if let Err(e) = self.spawn().await {
+            panic!("{e}");
+        }
     }
 }
 
