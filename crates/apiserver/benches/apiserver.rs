@@ -16,6 +16,12 @@
 //!    (watcher, event), missing events, and proof that the 1,000 client
 //!    watches share ONE storage watch (etcd's own watcher count does not move).
 //!    Target: p99 ≤ 50 ms.
+//! 4. **The fan-out baseline** (section `watch-baseline`): the same lines,
+//!    connections and rate from a bare TCP server with no apiserver behind
+//!    it (`rawfanout`): what moving these bytes costs on this machine.
+//!
+//! `--etcd PATH` measures another etcd binary (`e2e/fetch-etcd.sh` fetches
+//! Debian 13's etcd 3.5; Debian 12, which CI runs, has 3.4).
 //!
 //! It prints tables and writes one JSON object per run to
 //! `bench-results/apiserver-<unix-time>.json` (and `apiserver-latest.json`)
@@ -27,11 +33,13 @@
 //! - `pod`: the ~1 KiB pod every path writes.
 //! - `writes`: the closed-loop load driver and its workers.
 //! - `fanout`: the watch fan-out test.
+//! - `rawfanout`: the baseline server for it.
 //! - `stats`: percentiles and per-thread-group CPU from `/proc`.
 //! - `report`: tables and JSON.
 //!
 //! The apiserver runs in this process on its own tokio runtime (threads
-//! `apiserver-rt`), the load generator on another (`bench-client`), so the
+//! `apiserver-rt`, plus `etcd-client` for its etcd connection and
+//! `sqlite-writer`), the load generator on another (`bench-client`), so the
 //! CPU each uses can be told apart; etcd is a child process.
 
 // A bench target's root is like a `mod.rs`: without `#[path]` these would
@@ -44,6 +52,8 @@ mod client;
 mod fanout;
 #[path = "apiserver/pod.rs"]
 mod pod;
+#[path = "apiserver/rawfanout.rs"]
+mod rawfanout;
 #[path = "apiserver/report.rs"]
 mod report;
 #[path = "apiserver/stats.rs"]
@@ -97,7 +107,8 @@ fn main() -> Result<()> {
         .build()?;
     report::print_header(&args);
     check_fd_limit(&args)?;
-    let etcd = (args.writes || args.watch).then(|| client_rt.block_on(test_support::Etcd::start()));
+    let etcd = (args.writes || args.watch)
+        .then(|| client_rt.block_on(test_support::Etcd::start_binary(&args.etcd)));
     let result = client_rt.block_on(run(
         &args,
         server_rt.handle().clone(),
@@ -113,7 +124,9 @@ fn main() -> Result<()> {
 
 async fn run(args: &Args, server: Handle, etcd_url: Option<String>) -> Result<()> {
     let unix_time = pod::unix_nanos() / 1_000_000_000;
-    let needs_embedded = args.embedded || args.watch_embedded;
+    // The fan-out baseline takes its sample pod from any apiserver.
+    let needs_embedded =
+        args.embedded || args.watch_embedded || (args.watch_baseline && etcd_url.is_none());
     let etcd_pid = stats::child_pid("etcd");
     let sqlite_dir = tempfile::tempdir()?;
     let api_etcd = match &etcd_url {
@@ -183,11 +196,33 @@ async fn run(args: &Args, server: Handle, etcd_url: Option<String>) -> Result<()
         let target = fanout::Target {
             backend,
             api: api.addr,
+            writes: fanout::Writes::Apiserver,
             etcd_url,
             etcd_pid,
         };
         fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
         tokio::time::sleep(SETTLE).await;
+    }
+    if args.watch_baseline
+        && let Some(api) = api_etcd.as_ref().or(api_embedded.as_ref())
+    {
+        eprintln!(
+            "  watch fan-out baseline (raw TCP, no apiserver): {} connections, {} lines/s for {} s ...",
+            args.watchers, args.rate, args.events_secs
+        );
+        let template = fanout::sample_pod(api.addr).await?;
+        let raw = rawfanout::RawServer::start(&server).await?;
+        let target = fanout::Target {
+            backend: "baseline",
+            api: raw.addr,
+            writes: fanout::Writes::Raw {
+                lines: &raw.lines,
+                template: &template,
+            },
+            etcd_url: None,
+            etcd_pid,
+        };
+        fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
     }
     report::print_fanout(&fanouts, args);
 
@@ -227,7 +262,7 @@ enum Backend {
 }
 
 /// Starts an apiserver on `backend`, on the server runtime (so every task
-/// it spawns, including the storage client's, runs on `apiserver-rt`).
+/// it spawns runs on `apiserver-rt`; the etcd client has its own thread).
 async fn start_apiserver(server: &Handle, backend: Backend) -> Result<Running> {
     server
         .spawn(async move {
@@ -288,7 +323,7 @@ async fn probe(
 /// The watch test holds ~2 sockets per watcher in this process (client and
 /// server ends). Fail early with a clear message instead of mid-run.
 fn check_fd_limit(args: &Args) -> Result<()> {
-    if !(args.watch || args.watch_embedded) {
+    if !(args.watch || args.watch_embedded || args.watch_baseline) {
         return Ok(());
     }
     let needed = 2 * args.watchers + 512;

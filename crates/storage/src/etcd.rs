@@ -5,6 +5,9 @@
 //! Conditional writes are etcd transactions comparing revisions, so two
 //! apiservers (or two requests) can never overwrite each other's changes.
 
+use std::future::Future;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
@@ -20,10 +23,51 @@ use crate::{
 };
 
 /// A store backed by an etcd v3 cluster. Cheap to clone.
+///
+/// The etcd client (its gRPC connection, the watch streams) runs on a
+/// runtime thread of its own, not on the caller's: an apiserver busy
+/// writing to a thousand watch connections must not leave etcd's replies
+/// (and with them every write, and the watch cache's own events) queued
+/// behind that work.
 #[derive(Clone)]
 pub struct EtcdStorage {
     client: Client,
+    io: Arc<IoRuntime>,
     endpoints: Vec<String>,
+}
+
+/// The etcd client's runtime; shut down when the last clone of the store
+/// is dropped (from any context, async or not).
+struct IoRuntime(Option<tokio::runtime::Runtime>);
+
+impl IoRuntime {
+    fn start() -> Result<Self> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("etcd-client")
+            .enable_all()
+            .build()
+            .map(|rt| IoRuntime(Some(rt)))
+            .map_err(|e| {
+                StorageError::Internal(format!("cannot start the etcd client thread: {e}"))
+            })
+    }
+
+    fn handle(&self) -> &tokio::runtime::Handle {
+        // Only `drop` takes the runtime out.
+        self.0
+            .as_ref()
+            .map(tokio::runtime::Runtime::handle)
+            .expect("etcd client runtime")
+    }
+}
+
+impl Drop for IoRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl std::fmt::Debug for EtcdStorage {
@@ -61,16 +105,39 @@ fn header_revision(h: Option<&etcd_client::ResponseHeader>) -> Result<Revision> 
 }
 
 impl EtcdStorage {
+    /// Runs one call with a clone of the client on the client's runtime.
+    async fn call<T, F, Fut>(&self, f: F) -> std::result::Result<T, etcd_client::Error>
+    where
+        F: FnOnce(Client) -> Fut,
+        Fut: Future<Output = std::result::Result<T, etcd_client::Error>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.io.handle().spawn(f(self.client.clone())).await {
+            Ok(result) => result,
+            // Only when the runtime is shutting down (the store is being dropped).
+            Err(e) => Err(etcd_client::Error::IoError(std::io::Error::other(
+                e.to_string(),
+            ))),
+        }
+    }
+
     /// Connects to the given endpoints (`http://127.0.0.1:2379`).
     ///
     /// # Errors
     /// When no endpoint answers.
     pub async fn connect(endpoints: &[String]) -> Result<Self> {
-        let client = Client::connect(endpoints, None)
+        let io = Arc::new(IoRuntime::start()?);
+        let owned = endpoints.to_vec();
+        // Connected on its runtime, so the connection's tasks run there.
+        let client = io
+            .handle()
+            .spawn(async move { Client::connect(owned, None).await })
             .await
+            .map_err(|e| StorageError::Internal(format!("etcd client thread: {e}")))?
             .map_err(unavailable)?;
         let store = EtcdStorage {
             client,
+            io,
             endpoints: endpoints.to_vec(),
         };
         // `connect` is lazy; make one call so a wrong address fails here.
@@ -110,7 +177,10 @@ impl Storage for EtcdStorage {
         let txn = Txn::new()
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value.to_vec(), None)]);
-        let resp = self.client.clone().txn(txn).await.map_err(unavailable)?;
+        let resp = self
+            .call(|mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(unavailable)?;
         if !resp.succeeded() {
             return Err(StorageError::AlreadyExists { key: key.into() });
         }
@@ -122,10 +192,9 @@ impl Storage for EtcdStorage {
     }
 
     async fn get(&self, key: &str) -> Result<KeyValue> {
+        let key_owned = key.to_string();
         let resp = self
-            .client
-            .clone()
-            .get(key, None)
+            .call(|mut c| async move { c.get(key_owned, None).await })
             .await
             .map_err(unavailable)?;
         match resp.kvs().first() {
@@ -148,7 +217,10 @@ impl Storage for EtcdStorage {
         if let Some(rev) = opts.revision {
             get = get.with_revision(rev);
         }
-        let resp = match self.client.clone().get(start, Some(get)).await {
+        let resp = match self
+            .call(|mut c| async move { c.get(start, Some(get)).await })
+            .await
+        {
             Ok(resp) => resp,
             Err(e) if is_compacted(&e) => {
                 let requested = opts.revision.unwrap_or_default();
@@ -180,7 +252,10 @@ impl Storage for EtcdStorage {
             .when([Compare::mod_revision(key, CompareOp::Equal, expected)])
             .and_then([TxnOp::put(key, value.to_vec(), None)])
             .or_else([TxnOp::get(key, None)]);
-        let resp = self.client.clone().txn(txn).await.map_err(unavailable)?;
+        let resp = self
+            .call(|mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(unavailable)?;
         if !resp.succeeded() {
             return Err(Self::explain_failed_txn(key, expected, &resp));
         }
@@ -203,7 +278,10 @@ impl Storage for EtcdStorage {
                 .when([Compare::create_revision(key, CompareOp::Greater, 0)])
                 .and_then([del]),
         };
-        let resp = self.client.clone().txn(txn).await.map_err(unavailable)?;
+        let resp = self
+            .call(|mut c| async move { c.txn(txn).await })
+            .await
+            .map_err(unavailable)?;
         if !resp.succeeded() {
             return Err(match expected {
                 Some(rev) => Self::explain_failed_txn(key, rev, &resp),
@@ -227,32 +305,37 @@ impl Storage for EtcdStorage {
             .with_range(prefix_end(prefix))
             .with_start_revision(after + 1)
             .with_prev_key();
+        let prefix_owned = prefix.to_string();
         let etcd = self
-            .client
-            .clone()
-            .watch(prefix, Some(opts))
+            .call(|mut c| async move { c.watch(prefix_owned, Some(opts)).await })
             .await
             .map_err(unavailable)?;
-        tokio::spawn(forward_watch(etcd, after, out, progress));
+        self.io
+            .handle()
+            .spawn(forward_watch(etcd, after, out, progress));
         Ok(stream)
     }
 
     async fn current_revision(&self) -> Result<Revision> {
         // A count-only read of one key is the cheapest way to get a header.
         let resp = self
-            .client
-            .clone()
-            .get(
-                "/registry/health",
-                Some(GetOptions::new().with_count_only()),
-            )
+            .call(|mut c| async move {
+                c.get(
+                    "/registry/health",
+                    Some(GetOptions::new().with_count_only()),
+                )
+                .await
+            })
             .await
             .map_err(unavailable)?;
         header_revision(resp.header())
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
-        match self.client.clone().compact(revision, None).await {
+        match self
+            .call(|mut c| async move { c.compact(revision, None).await })
+            .await
+        {
             Ok(_) => Ok(()),
             // Someone compacted further already: the goal is met.
             Err(e) if is_compacted(&e) => Ok(()),

@@ -18,7 +18,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,7 @@ pub fn free_port() -> u16 {
 
 /// A running etcd server, killed (and its data removed) on drop.
 pub struct Etcd {
+    binary: PathBuf,
     child: Option<Child>,
     data: Option<tempfile::TempDir>,
     client_url: String,
@@ -68,10 +69,20 @@ impl Etcd {
     /// When the `etcd` binary is missing or does not come up within 20 s:
     /// tests that need etcd must not pass without it.
     pub async fn start() -> Etcd {
+        Self::start_binary(Path::new("etcd")).await
+    }
+
+    /// [`Etcd::start`] with another etcd binary (the benchmarks compare
+    /// etcd versions).
+    ///
+    /// # Panics
+    /// As [`Etcd::start`].
+    pub async fn start_binary(binary: &Path) -> Etcd {
         let mut last = String::new();
         for _ in 0..5 {
             let (client, peer) = (free_port(), free_port());
             let mut etcd = Etcd {
+                binary: binary.to_path_buf(),
                 child: None,
                 data: Some(tempfile::tempdir().expect("tempdir")),
                 client_url: format!("http://127.0.0.1:{client}"),
@@ -88,7 +99,7 @@ impl Etcd {
     /// Starts etcd on this data and these ports; waits until it is healthy.
     async fn spawn(&mut self) -> Result<(), String> {
         let dir: PathBuf = self.data.as_ref().expect("data dir").path().join("etcd");
-        let child = Command::new("etcd")
+        let child = Command::new(&self.binary)
             .arg("--name=test")
             .arg(format!("--data-dir={}", dir.display()))
             .arg(format!("--listen-client-urls={}", self.client_url))

@@ -16,6 +16,8 @@ usage: cargo bench -p apiserver --bench apiserver -- [options]
                             embedded        pod creates on the embedded SQLite store
                             watch           1,000 watchers on the etcd-backed apiserver
                             watch-embedded  the same on the embedded store
+                            watch-baseline  the same lines to as many connections from a
+                                            bare TCP server (no apiserver): the floor
   --clients LIST          write concurrencies (default 1,16,64)
   --duration SECS         measured time per write point (default 5, quick 2)
   --no-etcd-txn           skip measuring raw etcd create-if-absent transactions
@@ -23,6 +25,8 @@ usage: cargo bench -p apiserver --bench apiserver -- [options]
   --watchers N            watch connections (default 1000)
   --rate N                pod creates per second during the watch test (default 500)
   --events-secs SECS      how long the watch writer runs (default 10, quick 3)
+  --etcd PATH             the etcd binary to measure against (default: `etcd` on PATH,
+                          Debian 12's 3.4); e2e/fetch-etcd.sh fetches Debian 13's 3.5
   --no-json               do not write bench-results/
 ";
 
@@ -34,6 +38,7 @@ pub struct Args {
     pub embedded: bool,
     pub watch: bool,
     pub watch_embedded: bool,
+    pub watch_baseline: bool,
     pub clients: Vec<usize>,
     pub duration: Duration,
     /// Requests finished before this much of each point are not counted
@@ -44,6 +49,7 @@ pub struct Args {
     pub rate: u64,
     pub events_secs: u64,
     pub json: bool,
+    pub etcd: std::path::PathBuf,
 }
 
 impl Args {
@@ -60,6 +66,7 @@ impl Args {
             embedded: true,
             watch: true,
             watch_embedded: true,
+            watch_baseline: true,
             clients: vec![1, 16, 64],
             duration: Duration::from_secs(if quick { 2 } else { 5 }),
             warmup: Duration::from_millis(if quick { 300 } else { 500 }),
@@ -68,6 +75,7 @@ impl Args {
             rate: 500,
             events_secs: if quick { 3 } else { 10 },
             json: true,
+            etcd: "etcd".into(),
         };
         let mut it = argv.into_iter();
         while let Some(flag) = it.next() {
@@ -79,18 +87,21 @@ impl Args {
                 "--etcd-txn" => args.etcd_txn = true,
                 "--no-etcd-txn" => args.etcd_txn = false,
                 "--no-json" => args.json = false,
+                "--etcd" => args.etcd = value()?.into(),
                 "--sections" => {
                     let list = value()?;
                     args.writes = false;
                     args.embedded = false;
                     args.watch = false;
                     args.watch_embedded = false;
+                    args.watch_baseline = false;
                     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                         match s {
                             "writes" => args.writes = true,
                             "embedded" => args.embedded = true,
                             "watch" => args.watch = true,
                             "watch-embedded" => args.watch_embedded = true,
+                            "watch-baseline" => args.watch_baseline = true,
                             other => bail!("unknown section {other:?}\n\n{USAGE}"),
                         }
                     }

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 
 use crate::client::{Conn, get_text, metric_sum};
 use crate::pod::{PodTemplate, unix_nanos};
+use crate::rawfanout::LineTemplate;
 use crate::stats::{CpuSnapshot, CpuUse, Latencies};
 
 /// Pod names are `fo-<index>`; watchers find the index with this needle.
@@ -36,14 +37,28 @@ const WRITERS: usize = 64;
 /// Watches opened at once.
 const OPEN_PARALLEL: usize = 64;
 
-/// Where the apiserver under test is.
+/// Where the server under test is.
 pub struct Target<'a> {
     pub backend: &'static str,
+    /// Where watchers connect (and, for the apiserver, the writer).
     pub api: SocketAddr,
+    pub writes: Writes<'a>,
     /// etcd's client URL when the apiserver runs on etcd: its `/metrics`
     /// counts storage watches.
     pub etcd_url: Option<&'a str>,
     pub etcd_pid: Option<u32>,
+}
+
+/// How events come to be.
+pub enum Writes<'a> {
+    /// Pod creates through the apiserver at `api`.
+    Apiserver,
+    /// Lines published on the baseline server (no apiserver, no storage):
+    /// "commit" is the moment the line is handed to the broadcast.
+    Raw {
+        lines: &'a tokio::sync::broadcast::Sender<Bytes>,
+        template: &'a LineTemplate,
+    },
 }
 
 /// The figures of one fan-out run.
@@ -99,35 +114,28 @@ pub async fn run(
 ) -> Result<FanoutResult> {
     let events = (rate * seconds) as usize;
     let namespace = format!("bench-fanout-{}", target.backend);
-    let mut admin = Conn::connect(target.api).await?;
-    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
-    admin
-        .create("/api/v1/namespaces", Bytes::from(ns.to_string()))
-        .await?;
-    // Watch from the revision of a fresh list: no initial events, only new ones.
-    let list: serde_json::Value = serde_json::from_slice(
-        &admin
-            .get_ok(&format!("/api/v1/namespaces/{namespace}/pods"))
-            .await?,
-    )?;
-    let rv = list["metadata"]["resourceVersion"]
-        .as_str()
-        .context("list without metadata.resourceVersion")?
-        .to_string();
-    let etcd_metrics = target.etcd_url.map(|u| format!("{u}/metrics"));
-    let storage_before = match &etcd_metrics {
-        Some(url) => metric_sum(
-            &get_text(url).await?,
-            "etcd_debugging_mvcc_watcher_total",
-            &[],
-        ),
-        None => None,
+    let (path, storage_before, etcd_metrics) = match target.writes {
+        Writes::Apiserver => {
+            let rv = create_namespace(target.api, &namespace).await?;
+            let etcd_metrics = target.etcd_url.map(|u| format!("{u}/metrics"));
+            let storage_before = match &etcd_metrics {
+                Some(url) => metric_sum(
+                    &get_text(url).await?,
+                    "etcd_debugging_mvcc_watcher_total",
+                    &[],
+                ),
+                None => None,
+            };
+            let path =
+                format!("/api/v1/namespaces/{namespace}/pods?watch=true&resourceVersion={rv}");
+            (path, storage_before, etcd_metrics)
+        }
+        Writes::Raw { .. } => ("/watch".to_string(), None, None),
     };
 
     let origin = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
     let delivered = Arc::new(AtomicU64::new(0));
-    let path = format!("/api/v1/namespaces/{namespace}/pods?watch=true&resourceVersion={rv}");
     let api = target.api;
     let readers: Vec<_> = futures::stream::iter(0..watchers)
         .map(|_| {
@@ -149,12 +157,14 @@ pub async fn run(
         .try_collect()
         .await?;
 
-    let apiserver_metrics = get_text(&format!("http://{}/metrics", target.api)).await?;
-    let server_watches = metric_sum(
-        &apiserver_metrics,
-        "apiserver_longrunning_requests",
-        &["verb=\"WATCH\"", "resource=\"pods\""],
-    );
+    let server_watches = match target.writes {
+        Writes::Apiserver => metric_sum(
+            &get_text(&format!("http://{}/metrics", target.api)).await?,
+            "apiserver_longrunning_requests",
+            &["verb=\"WATCH\"", "resource=\"pods\""],
+        ),
+        Writes::Raw { .. } => None,
+    };
     let storage_watches = match (&etcd_metrics, storage_before) {
         (Some(url), Some(before)) => metric_sum(
             &get_text(url).await?,
@@ -166,48 +176,56 @@ pub async fn run(
     };
 
     // The writer: event i is due at start + i/rate.
-    let template = Arc::new(PodTemplate::new(&namespace)?);
     let sent: Arc<Vec<AtomicU64>> = Arc::new((0..events).map(|_| AtomicU64::new(0)).collect());
     let committed: Arc<Vec<AtomicU64>> = Arc::new((0..events).map(|_| AtomicU64::new(0)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let period = Duration::from_secs(1) / rate as u32;
     let start = Instant::now() + Duration::from_millis(50);
     let cpu_before = CpuSnapshot::take(target.etcd_pid);
-    let mut writers = Vec::with_capacity(WRITERS);
-    for _ in 0..WRITERS {
-        let mut conn = Conn::connect(target.api).await?;
-        let (template, sent, committed, next) = (
-            template.clone(),
-            sent.clone(),
-            committed.clone(),
-            next.clone(),
-        );
-        let path = format!("/api/v1/namespaces/{namespace}/pods");
-        writers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut errors = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= events {
-                    break;
-                }
-                tokio::time::sleep_until(start + period * i as u32).await;
-                let name = format!("fo-{i:0width$}", width = NAME_DIGITS);
-                let body = template.body(&name, unix_nanos());
-                let began = Instant::now();
-                sent[i].store(nanos_since(origin, began), Ordering::Relaxed);
-                match conn.create(&path, body).await {
-                    Ok(_) => {
-                        let done = Instant::now();
-                        committed[i].store(nanos_since(origin, done), Ordering::Relaxed);
-                        latencies.push((done - began).as_nanos() as u64);
-                    }
-                    Err(e) => errors.push(format!("{e:#}")),
-                }
+    let writers = match target.writes {
+        Writes::Apiserver => {
+            let template = Arc::new(PodTemplate::new(&namespace)?);
+            let path = format!("/api/v1/namespaces/{namespace}/pods");
+            let mut writers = Vec::with_capacity(WRITERS);
+            for _ in 0..WRITERS {
+                let conn = Conn::connect(target.api).await?;
+                let schedule = Schedule {
+                    next: next.clone(),
+                    events,
+                    start,
+                    period,
+                    origin,
+                    sent: sent.clone(),
+                    committed: committed.clone(),
+                };
+                writers.push(tokio::spawn(post_pods(
+                    conn,
+                    path.clone(),
+                    template.clone(),
+                    schedule,
+                )));
             }
-            (latencies, errors)
-        }));
-    }
+            writers
+        }
+        Writes::Raw { lines, template } => {
+            let schedule = Schedule {
+                next: next.clone(),
+                events,
+                start,
+                period,
+                origin,
+                sent: sent.clone(),
+                committed: committed.clone(),
+            };
+            // Rendered ahead, so publishing costs what a broadcast costs.
+            let rendered: Vec<Bytes> = (0..events).map(|i| template.render(i)).collect();
+            vec![tokio::spawn(publish_lines(
+                lines.clone(),
+                rendered,
+                schedule,
+            ))]
+        }
+    };
     let mut post_latency = Vec::with_capacity(events);
     let mut write_errors = Vec::new();
     for w in writers {
@@ -301,6 +319,111 @@ pub async fn run(
         storage_watches,
         cpu,
     })
+}
+
+/// Creates the namespace the pods go to; returns the revision to watch from
+/// (a fresh list's: no initial events, only new ones).
+async fn create_namespace(api: SocketAddr, namespace: &str) -> Result<String> {
+    let mut admin = Conn::connect(api).await?;
+    let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+    admin
+        .create("/api/v1/namespaces", Bytes::from(ns.to_string()))
+        .await?;
+    let list: serde_json::Value = serde_json::from_slice(
+        &admin
+            .get_ok(&format!("/api/v1/namespaces/{namespace}/pods"))
+            .await?,
+    )?;
+    Ok(list["metadata"]["resourceVersion"]
+        .as_str()
+        .context("list without metadata.resourceVersion")?
+        .to_string())
+}
+
+/// The pod object the baseline sends: one pod created through the
+/// apiserver and read back, exactly as its watchers would receive it.
+pub async fn sample_pod(api: SocketAddr) -> Result<LineTemplate> {
+    let namespace = "bench-fanout-sample";
+    create_namespace(api, namespace).await?;
+    let name = format!("fo-{:0width$}", 0, width = NAME_DIGITS);
+    let mut conn = Conn::connect(api).await?;
+    let template = PodTemplate::new(namespace)?;
+    conn.create(
+        &format!("/api/v1/namespaces/{namespace}/pods"),
+        template.body(&name, unix_nanos()),
+    )
+    .await?;
+    let object = conn
+        .get_ok(&format!("/api/v1/namespaces/{namespace}/pods/{name}"))
+        .await?;
+    LineTemplate::new(&object, &name, NAME_DIGITS)
+}
+
+/// Which event a writer sends next, and when each was sent and committed.
+struct Schedule {
+    next: Arc<AtomicUsize>,
+    events: usize,
+    start: Instant,
+    period: Duration,
+    origin: Instant,
+    sent: Arc<Vec<AtomicU64>>,
+    committed: Arc<Vec<AtomicU64>>,
+}
+
+impl Schedule {
+    /// The next event's index, once it is due; `None` when all are taken.
+    async fn next_due(&self) -> Option<usize> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed);
+        if i >= self.events {
+            return None;
+        }
+        tokio::time::sleep_until(self.start + self.period * i as u32).await;
+        Some(i)
+    }
+}
+
+/// One writer connection: POSTs events as they fall due.
+async fn post_pods(
+    mut conn: Conn,
+    path: String,
+    template: Arc<PodTemplate>,
+    s: Schedule,
+) -> (Vec<u64>, Vec<String>) {
+    let mut latencies = Vec::new();
+    let mut errors = Vec::new();
+    while let Some(i) = s.next_due().await {
+        let name = format!("fo-{i:0width$}", width = NAME_DIGITS);
+        let body = template.body(&name, unix_nanos());
+        let began = Instant::now();
+        s.sent[i].store(nanos_since(s.origin, began), Ordering::Relaxed);
+        match conn.create(&path, body).await {
+            Ok(_) => {
+                let done = Instant::now();
+                s.committed[i].store(nanos_since(s.origin, done), Ordering::Relaxed);
+                latencies.push((done - began).as_nanos() as u64);
+            }
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    (latencies, errors)
+}
+
+/// The baseline's writer: hands each line to the broadcast when it falls due.
+async fn publish_lines(
+    lines: tokio::sync::broadcast::Sender<Bytes>,
+    rendered: Vec<Bytes>,
+    s: Schedule,
+) -> (Vec<u64>, Vec<String>) {
+    let mut errors = Vec::new();
+    while let Some(i) = s.next_due().await {
+        let now = nanos_since(s.origin, Instant::now());
+        s.sent[i].store(now, Ordering::Relaxed);
+        s.committed[i].store(now, Ordering::Relaxed);
+        if lines.send(rendered[i].clone()).is_err() {
+            errors.push("no connection left".to_string());
+        }
+    }
+    (Vec::new(), errors)
 }
 
 fn nanos_since(origin: Instant, t: Instant) -> u64 {

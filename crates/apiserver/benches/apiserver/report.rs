@@ -91,7 +91,23 @@ pub fn print_header(args: &Args) {
     println!(
         "  on separate tokio runtimes; etcd is a child process. All of them share the {cores} cores."
     );
+    println!("  etcd: {} ({})", etcd_version(args), args.etcd.display());
     println!();
+}
+
+/// `etcd --version`'s first line, e.g. `etcd Version: 3.4.23`.
+pub fn etcd_version(args: &Args) -> String {
+    std::process::Command::new(&args.etcd)
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "not found".into())
 }
 
 pub fn print_writes(rows: &[WriteRow], sizes: PodSizes, args: &Args) {
@@ -201,6 +217,12 @@ pub fn print_fanout(results: &[FanoutResult], args: &Args) {
     );
     println!(
         "  send->delivery:   from the writer stamping the pod (just before the POST) to the same moment"
+    );
+    println!(
+        "  baseline:         the same lines, connections and rate from a bare TCP server with no apiserver"
+    );
+    println!(
+        "                    (commit = the line handed to its broadcast): what these bytes cost on this machine"
     );
     let mut table: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |name: &str, f: &dyn Fn(&FanoutResult) -> String| {
@@ -349,6 +371,7 @@ pub fn to_json(
         "unix_time": unix_time,
         "git_commit": git_commit(),
         "machine": { "cores": cores, "cpu": model },
+        "etcd": etcd_version(args),
         "quick": args.quick,
         "config": {
             "clients": args.clients,

@@ -113,7 +113,7 @@ impl CpuSnapshot {
                 };
                 let group = match comm {
                     "bench-client" => "client",
-                    "apiserver-rt" | "sqlite-writer" => "apiserver",
+                    "apiserver-rt" | "sqlite-writer" | "etcd-client" => "apiserver",
                     _ => "other",
                 };
                 *ticks.entry(group).or_insert(0) += cpu_ticks(&fields);
