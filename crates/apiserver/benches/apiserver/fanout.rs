@@ -182,6 +182,16 @@ pub async fn run(
     let period = Duration::from_secs(1) / rate as u32;
     let start = Instant::now() + Duration::from_millis(50);
     let cpu_before = CpuSnapshot::take(target.etcd_pid);
+    // Every writer shares the queue of events and the records.
+    let schedule = || Schedule {
+        next: next.clone(),
+        events,
+        start,
+        period,
+        origin,
+        sent: sent.clone(),
+        committed: committed.clone(),
+    };
     let writers = match target.writes {
         Writes::Apiserver => {
             let template = Arc::new(PodTemplate::new(&namespace)?);
@@ -189,15 +199,7 @@ pub async fn run(
             let mut writers = Vec::with_capacity(WRITERS);
             for _ in 0..WRITERS {
                 let conn = Conn::connect(target.api).await?;
-                let schedule = Schedule {
-                    next: next.clone(),
-                    events,
-                    start,
-                    period,
-                    origin,
-                    sent: sent.clone(),
-                    committed: committed.clone(),
-                };
+                let schedule = schedule();
                 writers.push(tokio::spawn(post_pods(
                     conn,
                     path.clone(),
@@ -208,15 +210,7 @@ pub async fn run(
             writers
         }
         Writes::Raw { lines, template } => {
-            let schedule = Schedule {
-                next: next.clone(),
-                events,
-                start,
-                period,
-                origin,
-                sent: sent.clone(),
-                committed: committed.clone(),
-            };
+            let schedule = schedule();
             // Rendered ahead, so publishing costs what a broadcast costs.
             let rendered: Vec<Bytes> = (0..events).map(|i| template.render(i)).collect();
             vec![tokio::spawn(publish_lines(
