@@ -38,33 +38,36 @@ pub struct EtcdStorage {
 
 /// The etcd client's runtime; shut down when the last clone of the store
 /// is dropped (from any context, async or not).
-struct IoRuntime(Option<tokio::runtime::Runtime>);
+struct IoRuntime {
+    handle: tokio::runtime::Handle,
+    /// Taken out only by `drop`.
+    rt: Option<tokio::runtime::Runtime>,
+}
 
 impl IoRuntime {
     fn start() -> Result<Self> {
-        tokio::runtime::Builder::new_multi_thread()
+        let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("etcd-client")
             .enable_all()
             .build()
-            .map(|rt| IoRuntime(Some(rt)))
             .map_err(|e| {
                 StorageError::Internal(format!("cannot start the etcd client thread: {e}"))
-            })
+            })?;
+        Ok(IoRuntime {
+            handle: rt.handle().clone(),
+            rt: Some(rt),
+        })
     }
 
     fn handle(&self) -> &tokio::runtime::Handle {
-        // Only `drop` takes the runtime out.
-        self.0
-            .as_ref()
-            .map(tokio::runtime::Runtime::handle)
-            .expect("etcd client runtime")
+        &self.handle
     }
 }
 
 impl Drop for IoRuntime {
     fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
+        if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
     }
