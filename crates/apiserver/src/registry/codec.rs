@@ -35,10 +35,24 @@ pub fn decode_body_checked<K: Resource>(body: &[u8], scope: &RequestScope) -> Re
                 (typed(value)?, Vec::new())
             }
         },
+        // One pass finds the unknown and duplicate fields without building
+        // anything, a second decodes straight into the type. Bodies that do
+        // not decode that way (not JSON, a duplicate struct field, a wrong
+        // type) take the slower path through a JSON value, which resolves
+        // duplicates and words the error.
         FieldValidation::Warn | FieldValidation::Strict => {
-            let (value, strict) = fieldvalidation::parse_checked(body, schema_of::<K>().as_deref())
-                .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
-            (typed(value)?, strict)
+            let schema = schema_of::<K>();
+            let fast = fieldvalidation::check(body, schema.as_deref())
+                .ok()
+                .and_then(|strict| Some((serde_json::from_slice::<K>(body).ok()?, strict)));
+            match fast {
+                Some(decoded) => decoded,
+                None => {
+                    let (value, strict) = fieldvalidation::parse_checked(body, schema.as_deref())
+                        .map_err(|e| cannot_handle::<K>(&e.to_string()))?;
+                    (typed(value)?, strict)
+                }
+            }
         }
     };
     check_type_meta::<K>(obj.type_meta())?;

@@ -21,11 +21,13 @@
 //! pass, duplicates resolved as last-wins like upstream), then the value is
 //! decoded into the typed object by [`codec`](super::codec).
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::LazyLock;
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::openapi;
@@ -104,6 +106,42 @@ impl Shapes {
                 _ => Shape::Opaque,
             },
             _ => Shape::Opaque,
+        }
+    }
+
+    /// The shape of the value under `key` in an object of `shape`,
+    /// reporting the key if it is unknown or (`first` says whether it is
+    /// new in this object) a duplicate.
+    fn entry<'s>(
+        &'s self,
+        shape: &'s Shape,
+        key: &str,
+        findings: &mut Findings,
+        first: impl FnOnce() -> bool,
+    ) -> &'s Shape {
+        match shape {
+            Shape::Struct(index) => match self.structs[*index].get(key) {
+                Some(field) => {
+                    if !first() {
+                        findings.report("duplicate field", key);
+                    }
+                    field
+                }
+                None => {
+                    // Upstream skips an unknown field's value unread.
+                    findings.report("unknown field", key);
+                    &Shape::Opaque
+                }
+            },
+            Shape::Map(values) => {
+                if !first() {
+                    findings.report("duplicate field", key);
+                }
+                values
+            }
+            // Opaque objects (and type mismatches, which the typed decode
+            // reports) are not looked into.
+            _ => &Shape::Opaque,
         }
     }
 
@@ -202,6 +240,27 @@ pub fn parse_checked(
     .deserialize(&mut de)?;
     de.end()?;
     Ok((value, findings.errors))
+}
+
+/// The unknown and duplicate fields of `body`, as [`parse_checked`] finds
+/// them, without building the value: the request path checks a body this
+/// way and then decodes it straight into its type.
+///
+/// # Errors
+/// When the body is not JSON.
+pub fn check(body: &[u8], schema: Option<&str>) -> Result<Vec<String>, serde_json::Error> {
+    let shapes = &*SHAPES;
+    let root = schema.map_or(Shape::Opaque, |s| shapes.root(s));
+    let mut findings = Findings::default();
+    let mut de = serde_json::Deserializer::from_slice(body);
+    Check {
+        shapes,
+        shape: &root,
+        findings: &mut findings,
+    }
+    .deserialize(&mut de)?;
+    de.end()?;
+    Ok(findings.errors)
 }
 
 /// The unknown fields of an already parsed object (a patch result, which
@@ -331,30 +390,9 @@ impl<'de> Visitor<'de> for Seed<'_> {
         let mut obj = Map::new();
         let mut seen: HashSet<String> = HashSet::new();
         while let Some(key) = access.next_key::<String>()? {
-            let sub = match self.shape {
-                Shape::Struct(index) => match self.shapes.structs[*index].get(&key) {
-                    Some(field) => {
-                        if !seen.insert(key.clone()) {
-                            self.findings.report("duplicate field", &key);
-                        }
-                        field
-                    }
-                    None => {
-                        // Upstream skips an unknown field's value unread.
-                        self.findings.report("unknown field", &key);
-                        &Shape::Opaque
-                    }
-                },
-                Shape::Map(values) => {
-                    if !seen.insert(key.clone()) {
-                        self.findings.report("duplicate field", &key);
-                    }
-                    values.as_ref()
-                }
-                // Opaque objects (and type mismatches, which the typed
-                // decode reports) are not looked into.
-                _ => &Shape::Opaque,
-            };
+            let sub = self
+                .shapes
+                .entry(self.shape, &key, self.findings, || seen.insert(key.clone()));
             let back = self.findings.push_key(&key);
             let value = access.next_value_seed(Seed {
                 shapes: self.shapes,
@@ -368,6 +406,129 @@ impl<'de> Visitor<'de> for Seed<'_> {
     }
 }
 
+/// [`Seed`] without the value: walks any JSON value, checking it against
+/// `shape`; opaque values are skipped unread.
+struct Check<'a> {
+    shapes: &'a Shapes,
+    shape: &'a Shape,
+    findings: &'a mut Findings,
+}
+
+impl<'de> DeserializeSeed<'de> for Check<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match self.shape {
+            Shape::Opaque => IgnoredAny::deserialize(d).map(|_| ()),
+            _ => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Check<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let item_shape = match self.shape {
+            Shape::List(item) => item.as_ref(),
+            _ => &Shape::Opaque,
+        };
+        for index in 0.. {
+            let back = self.findings.push_index(index);
+            let next = seq.next_element_seed(Check {
+                shapes: self.shapes,
+                shape: item_shape,
+                findings: self.findings,
+            })?;
+            self.findings.path.truncate(back);
+            if next.is_none() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(key) = access.next_key_seed(KeySeed)? {
+            let sub = self
+                .shapes
+                .entry(self.shape, &key, self.findings, || seen.insert(key.clone()));
+            let back = self.findings.push_key(&key);
+            access.next_value_seed(Check {
+                shapes: self.shapes,
+                shape: sub,
+                findings: self.findings,
+            })?;
+            self.findings.path.truncate(back);
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the body unless it has escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Cow<'de, str>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Borrowed(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Cow<'de, str>, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -375,8 +536,12 @@ mod tests {
     const POD: &str = "io.k8s.api.core.v1.Pod";
     const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
 
+    /// Both passes over a body; the check-only one must find the same.
     fn check(schema: &str, body: &str) -> (Value, Vec<String>) {
-        parse_checked(body.as_bytes(), Some(schema)).expect("valid JSON")
+        let (value, errs) = parse_checked(body.as_bytes(), Some(schema)).expect("valid JSON");
+        let only = super::check(body.as_bytes(), Some(schema)).expect("valid JSON");
+        assert_eq!(only, errs, "the check-only pass disagrees");
+        (value, errs)
     }
 
     #[test]
@@ -504,5 +669,8 @@ mod tests {
     fn not_json_is_an_error() {
         assert!(parse_checked(b"{\"a\":", Some(POD)).is_err());
         assert!(parse_checked(b"{} x", Some(POD)).is_err());
+        assert!(super::check(b"{\"a\":", Some(POD)).is_err());
+        assert!(super::check(b"{} x", Some(POD)).is_err());
+        assert!(super::check(br#"{"spec":{"containers":[1,}}"#, Some(POD)).is_err());
     }
 }

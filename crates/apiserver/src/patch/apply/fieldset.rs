@@ -58,12 +58,16 @@ impl PathElement {
 
     /// The `FieldsV1` key: `f:name`, `k:{...}`, `v:...`, `i:N`.
     pub fn wire(&self) -> String {
-        match self {
-            PathElement::Field(f) => format!("f:{f}"),
-            PathElement::Key(k) => format!("k:{k}"),
-            PathElement::Value(v) => format!("v:{v}"),
-            PathElement::Index(i) => format!("i:{i}"),
-        }
+        let (tag, body) = match self {
+            PathElement::Field(f) => ("f:", f),
+            PathElement::Key(k) => ("k:", k),
+            PathElement::Value(v) => ("v:", v),
+            PathElement::Index(i) => return format!("i:{i}"),
+        };
+        let mut out = String::with_capacity(tag.len() + body.len());
+        out.push_str(tag);
+        out.push_str(body);
+        out
     }
 
     /// Parses a `FieldsV1` key.
@@ -169,7 +173,65 @@ pub struct FieldSet {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Node {
     member: bool,
-    children: BTreeMap<PathElement, Node>,
+    children: Children,
+}
+
+/// A node's children, sorted by path element. A sorted vector rather than
+/// a `BTreeMap`: most nodes have a handful of children or none, and a map
+/// allocates room for eleven per node (a pod's set has ~100 nodes, built
+/// on every write). Children of an object arrive in key order and are
+/// appended; bulk operations merge.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Children(Vec<(PathElement, Node)>);
+
+impl Children {
+    fn find(&self, pe: &PathElement) -> Result<usize, usize> {
+        // Appending in order is the common case: check the end first.
+        match self.0.last() {
+            Some((last, _)) if last < pe => Err(self.0.len()),
+            None => Err(0),
+            _ => self.0.binary_search_by(|(p, _)| p.cmp(pe)),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&PathElement, &Node)> {
+        self.0.iter().map(|(pe, n)| (pe, n))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Node> {
+        self.0.iter().map(|(_, n)| n)
+    }
+
+    fn get(&self, pe: &PathElement) -> Option<&Node> {
+        self.find(pe).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, pe: &PathElement) -> Option<&mut Node> {
+        self.find(pe).ok().map(|i| &mut self.0[i].1)
+    }
+
+    /// The child under `pe`, created empty if missing.
+    fn entry(&mut self, pe: &PathElement) -> &mut Node {
+        let i = match self.find(pe) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (pe.clone(), Node::default()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn insert(&mut self, pe: PathElement, node: Node) {
+        match self.find(&pe) {
+            Ok(i) => self.0[i].1 = node,
+            Err(i) => self.0.insert(i, (pe, node)),
+        }
+    }
 }
 
 impl Node {
@@ -187,40 +249,55 @@ impl Node {
 
     fn union_with(&mut self, other: &Node) {
         self.member |= other.member;
-        for (pe, theirs) in &other.children {
-            match self.children.get_mut(pe) {
-                Some(mine) => mine.union_with(theirs),
-                None => {
-                    self.children.insert(pe.clone(), theirs.clone());
-                }
-            }
+        if other.children.is_empty() {
+            return;
         }
+        if self.children.is_empty() {
+            self.children = other.children.clone();
+            return;
+        }
+        // Merge the two sorted lists.
+        let mine = std::mem::take(&mut self.children.0);
+        let mut out = Vec::with_capacity(mine.len() + other.children.0.len());
+        let mut theirs = other.children.0.iter().peekable();
+        for (pe, mut node) in mine {
+            while let Some((tpe, tnode)) = theirs.next_if(|(tpe, _)| *tpe < pe) {
+                out.push((tpe.clone(), tnode.clone()));
+            }
+            if let Some((_, tnode)) = theirs.next_if(|(tpe, _)| *tpe == pe) {
+                node.union_with(tnode);
+            }
+            out.push((pe, node));
+        }
+        out.extend(theirs.cloned());
+        self.children.0 = out;
     }
 
     fn subtract(&mut self, other: &Node) {
         if other.member {
             self.member = false;
         }
-        for (pe, theirs) in &other.children {
+        if other.children.is_empty() {
+            return;
+        }
+        for (pe, theirs) in other.children.iter() {
             if let Some(mine) = self.children.get_mut(pe) {
                 mine.subtract(theirs);
-                if mine.is_empty() {
-                    self.children.remove(pe);
-                }
             }
         }
+        self.children.0.retain(|(_, child)| !child.is_empty());
     }
 
     fn intersect(&self, other: &Node) -> Node {
         let mut out = Node {
             member: self.member && other.member,
-            children: BTreeMap::new(),
+            children: Children::default(),
         };
-        for (pe, mine) in &self.children {
+        for (pe, mine) in self.children.iter() {
             if let Some(theirs) = other.children.get(pe) {
                 let both = mine.intersect(theirs);
                 if !both.is_empty() {
-                    out.children.insert(pe.clone(), both);
+                    out.children.0.push((pe.clone(), both));
                 }
             }
         }
@@ -231,7 +308,7 @@ impl Node {
         if self.member && !keep(path) {
             self.member = false;
         }
-        self.children.retain(|pe, child| {
+        self.children.0.retain_mut(|(pe, child)| {
             path.push(pe.clone());
             child.retain(path, keep);
             path.pop();
@@ -243,7 +320,7 @@ impl Node {
         if self.member {
             out.push(path.clone());
         }
-        for (pe, child) in &self.children {
+        for (pe, child) in self.children.iter() {
             path.push(pe.clone());
             child.collect(path, out);
             path.pop();
@@ -255,7 +332,7 @@ impl Node {
         if self.member && !self.children.is_empty() {
             m.insert(".".into(), Value::Object(Map::new()));
         }
-        for (pe, child) in &self.children {
+        for (pe, child) in self.children.iter() {
             m.insert(pe.wire(), child.render());
         }
         Value::Object(m)
@@ -270,13 +347,7 @@ impl FieldSet {
     pub fn insert(&mut self, path: &[PathElement]) {
         let mut node = &mut self.root;
         for pe in path {
-            if !node.children.contains_key(pe) {
-                node.children.insert(pe.clone(), Node::default());
-            }
-            let Some(next) = node.children.get_mut(pe) else {
-                return;
-            };
-            node = next;
+            node = node.children.entry(pe);
         }
         node.member = true;
     }

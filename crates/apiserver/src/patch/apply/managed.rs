@@ -305,9 +305,9 @@ impl Write<'_> {
 /// empty object for a create), `new` what will be stored; both without
 /// `managedFields`.
 pub fn update(managed: &mut Managed, live: &Value, new: &Value, w: &Write<'_>) {
-    let cmp = compare(live, new, w.schema);
-    let changed = w.tracked(cmp.changed());
-    let removed = w.tracked(cmp.removed);
+    let (changed, removed) = compare(live, new, w.schema).into_changed();
+    let changed = w.tracked(changed);
+    let removed = w.tracked(removed);
     let mine = managed.position(w.manager, Operation::Update, w);
     for (i, e) in managed.entries.iter_mut().enumerate() {
         if Some(i) != mine {

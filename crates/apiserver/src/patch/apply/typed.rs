@@ -162,6 +162,13 @@ impl Comparison {
         self.added.union(&self.modified)
     }
 
+    /// [`changed`](Self::changed), taking the comparison apart.
+    pub fn into_changed(self) -> (FieldSet, FieldSet) {
+        let mut changed = self.added;
+        changed.extend(&self.modified);
+        (changed, self.removed)
+    }
+
     pub fn is_same(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty() && self.modified.is_empty()
     }
@@ -201,6 +208,23 @@ fn walk_compare(
     named: bool,
     root: bool,
 ) -> Comparison {
+    // A node on one side only: everything in it was added (or removed),
+    // and nothing can be modified; one set is built instead of three.
+    match (old, new) {
+        (None, Some(v)) => {
+            return Comparison {
+                added: walk_one(v, schema, named, root),
+                ..Comparison::default()
+            };
+        }
+        (Some(v), None) => {
+            return Comparison {
+                removed: walk_one(v, schema, named, root),
+                ..Comparison::default()
+            };
+        }
+        _ => {}
+    }
     let mut out = Comparison::default();
     let kind = node(schema, old, new);
     if kind == Node::Leaf {
@@ -259,6 +283,46 @@ fn walk_compare(
             (Some(_), None) => out.removed.mark(),
             _ => {}
         }
+    }
+    out
+}
+
+/// [`walk_compare`] of a node that only one side has: the paths the other
+/// side lacks, the node itself included (except at the root and for named
+/// structs, as there).
+fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> FieldSet {
+    let mut out = FieldSet::new();
+    match node(schema, Some(value), None) {
+        Node::Leaf => {
+            out.mark();
+            return out;
+        }
+        Node::Fields => {
+            if let Some(obj) = value.as_object() {
+                for (k, child) in obj {
+                    let sub = walk_one(child, schema.child(k), schema.has_field(k), false);
+                    out.attach(PathElement::Field(k.clone()), sub);
+                }
+            }
+        }
+        Node::Items(lt) => {
+            if let Some(list) = value.as_array() {
+                let items = schema.items();
+                // Attached in path order, so that each is appended.
+                let mut subs: Vec<(PathElement, FieldSet)> = index_items(list, &lt, items)
+                    .into_iter()
+                    .map(|(pe, item)| (pe, walk_one(item, items, false, false)))
+                    .collect();
+                subs.sort_by(|a, b| a.0.cmp(&b.0));
+                for (pe, sub) in subs {
+                    out.attach(pe, sub);
+                }
+            }
+        }
+    }
+    let named_struct = named && schema.shape() == Shape::Struct;
+    if !root && !named_struct {
+        out.mark();
     }
     out
 }

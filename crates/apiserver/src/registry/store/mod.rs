@@ -31,6 +31,7 @@ use std::sync::Arc;
 
 use api_types::Resource;
 use async_trait::async_trait;
+use bytes::Bytes;
 use storage::Storage;
 
 use super::codec::{decode_stored, encode, stored_to_response, with_stored_revision};
@@ -39,7 +40,7 @@ use super::strategy::Strategy;
 use super::{
     DeleteQuery, ListParams, PatchType, Reply, RequestScope, ResourceInfo, RestStorage, WatchBody,
 };
-use crate::cacher::{CachedObject, Cacher, CacherConfig, DecodeFn};
+use crate::cacher::{CachedObject, Cacher, CacherConfig, DecodeFn, Known};
 use crate::error::{ApiError, GroupResource, Result};
 
 /// REST storage for kind `K`.
@@ -135,6 +136,20 @@ impl<K: Resource> Store<K> {
             code,
             body: encode(obj)?,
         })
+    }
+}
+
+impl<K: Resource> Store<K> {
+    /// What the watch cache needs of `obj`, about to be stored as `value`.
+    fn known(&self, obj: &K, value: Bytes) -> Known {
+        let meta = obj.metadata();
+        Known {
+            value,
+            name: meta.name.clone(),
+            namespace: meta.namespace.clone(),
+            labels: meta.labels.clone(),
+            fields: self.strategy.fields(obj),
+        }
     }
 }
 

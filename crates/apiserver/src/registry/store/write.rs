@@ -93,7 +93,12 @@ impl<K: Resource> Store<K> {
             let name = obj.metadata().name.clone();
             let key = self.key(scope.namespace.as_deref(), &name)?;
             let stored = encode_for_storage(&mut obj)?;
-            match self.storage.create(&key, stored.clone()).await {
+            self.cacher.expect(&key, self.known(&obj, stored.clone()));
+            let created = self.storage.create(&key, stored.clone()).await;
+            if created.is_err() {
+                self.cacher.forget(&key, &stored);
+            }
+            match created {
                 Ok(kv) => {
                     return Ok(Reply {
                         code: StatusCode::CREATED,
@@ -217,6 +222,9 @@ impl<K: Resource> Store<K> {
             let update = if finished {
                 Update::Delete
             } else {
+                if !scope.dry_run {
+                    self.cacher.expect(&key, self.known(&new, stored.clone()));
+                }
                 Update::Put(stored.clone())
             };
             result = Some((new, stored));
@@ -236,8 +244,14 @@ impl<K: Resource> Store<K> {
         let outcome = guaranteed_update::<StoreError, _>(self.storage.as_ref(), &key, |kv| {
             decide(kv).map_err(StoreError::Api)
         })
-        .await
-        .map_err(|e| match e {
+        .await;
+        // A write that stored nothing sends no event to take the hint.
+        if !matches!(outcome, Ok(Updated::Put(_)))
+            && let Some((_, stored)) = &result
+        {
+            self.cacher.forget(&key, stored);
+        }
+        let outcome = outcome.map_err(|e| match e {
             StoreError::Api(e) => e,
             StoreError::Storage(e) => ApiError::from_storage(e, &self.gr, name),
         })?;
