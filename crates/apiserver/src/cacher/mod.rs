@@ -522,6 +522,13 @@ mod tests {
         }
     }
 
+    /// A stored value whose decoder-visible label is `l`.
+    fn stored(l: &str) -> Bytes {
+        Bytes::from(format!(
+            r#"{{"apiVersion":"v1","kind":"T","metadata":{{}},"l":"{l}"}}"#
+        ))
+    }
+
     async fn label_after(cacher: &Cacher, key: &str, rev: Revision) -> String {
         cacher.wait_fresh(rev).await.expect("cache catches up");
         let obj = cacher.get(key).expect("cached");
@@ -532,8 +539,7 @@ mod tests {
     async fn a_write_announced_with_its_bytes_is_not_decoded_again() {
         let (_dir, storage, cacher) = cache().await;
         let key = "/registry/things/a";
-        let value =
-            Bytes::from_static(br#"{"apiVersion":"v1","kind":"T","metadata":{},"l":"decoded"}"#);
+        let value = stored("decoded");
         cacher.expect(key, known(&value, "announced"));
         let kv = storage.create(key, value.clone()).await.expect("create");
         assert_eq!(
@@ -552,9 +558,8 @@ mod tests {
     async fn other_bytes_under_an_announced_key_are_decoded() {
         let (_dir, storage, cacher) = cache().await;
         let key = "/registry/things/b";
-        let written =
-            Bytes::from_static(br#"{"apiVersion":"v1","kind":"T","metadata":{},"l":"decoded"}"#);
-        let other = Bytes::from_static(br#"{"apiVersion":"v1","kind":"T","metadata":{},"l":"x"}"#);
+        let written = stored("decoded");
+        let other = stored("x");
         cacher.expect(key, known(&other, "announced"));
         let kv = storage.create(key, written).await.expect("create");
         assert_eq!(label_after(&cacher, key, kv.mod_revision).await, "decoded");
