@@ -314,12 +314,11 @@ async fn kubectl_delete_namespace_waits_until_it_is_gone() {
     create_namespace(&client, "kc").await;
     fill(&client, "kc").await;
     let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(testenv::kubectl_binary("1.33"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(["delete", "namespace", "kc", "--timeout=60s"])
-            .output()
-            .expect("kubectl runs")
+        testenv::kubectl_run(
+            "1.33",
+            &kubeconfig,
+            &["delete", "namespace", "kc", "--timeout=60s"],
+        )
     })
     .await
     .unwrap();

@@ -335,20 +335,7 @@ spec:
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pod.yaml");
     std::fs::write(&file, manifest).unwrap();
-    let kubectl = |args: &[&str]| {
-        let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
-            .args(args)
-            .output()
-            .expect("kubectl is installed");
-        assert!(
-            out.status.success(),
-            "kubectl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).to_string()
-    };
+    let kubectl = |args: &[&str]| testenv::kubectl("1.33", &kubeconfig, args);
     kubectl(&["apply", "-f", file.to_str().unwrap()]);
     kubectl(&[
         "wait",

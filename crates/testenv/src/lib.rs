@@ -142,6 +142,32 @@ async fn wait_for_default_namespace(url: &str) {
     panic!("namespace default never appeared");
 }
 
+/// Runs `kubectl.<version>` against `kubeconfig` with `args` and returns
+/// what it did (panics only when it cannot be started).
+pub fn kubectl_run(
+    version: &str,
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    std::process::Command::new(kubectl_binary(version))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl runs")
+}
+
+/// [`kubectl_run`] that must succeed: its stdout.
+pub fn kubectl(version: &str, kubeconfig: &std::path::Path, args: &[&str]) -> String {
+    let out = kubectl_run(version, kubeconfig, args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
 /// The path of `kubectl.<version>` (e.g. `"1.33"`), installed next to the
 /// machine's `kubectl` (`ls $(dirname $(readlink -f $(which kubectl)))`).
 /// Panics when it is missing: tests that use kubectl must not pass without

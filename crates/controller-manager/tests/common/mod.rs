@@ -53,12 +53,7 @@ pub fn controllers(client: &Client) -> Controllers {
 /// kubectl 1.33 with `kubeconfig`: whether it succeeded, and its stdout
 /// followed by its stderr.
 pub fn kubectl_output(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
-    let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl runs");
+    let out = testenv::kubectl_run("1.33", kubeconfig, args);
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -69,16 +64,5 @@ pub fn kubectl_output(kubeconfig: &Path, args: &[&str]) -> (bool, String) {
 
 /// kubectl 1.33 with `kubeconfig`, which must succeed: its stdout.
 pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> String {
-    let out = std::process::Command::new(testenv::kubectl_binary("1.33"))
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .args(args)
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
+    testenv::kubectl("1.33", kubeconfig, args)
 }
