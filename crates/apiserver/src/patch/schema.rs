@@ -243,9 +243,15 @@ impl<'a> Schema<'a> {
 
     /// The schema of field or map key `name`; untyped when unknown.
     pub fn child(&self, name: &str) -> Schema<'a> {
+        self.lookup(name).0
+    }
+
+    /// [`child`](Self::child) and [`has_field`](Self::has_field) in one
+    /// search.
+    pub fn lookup(&self, name: &str) -> (Schema<'a>, bool) {
         match self.field(name) {
-            Some(id) => self.at(Some(id)),
-            None => self.at(self.info().and_then(|i| i.additional)),
+            Some(id) => (self.at(Some(id)), true),
+            None => (self.at(self.info().and_then(|i| i.additional)), false),
         }
     }
 
@@ -268,9 +274,9 @@ impl<'a> Schema<'a> {
     /// `x-kubernetes-list-type` the patch strategy decides, as upstream's
     /// schema conversion does: `merge` with a merge key is a map keyed by
     /// it, `merge` without one a set, anything else atomic.
-    pub fn list_type(&self) -> ListType {
-        self.info()
-            .map_or(ListType::Atomic, |i| i.list_type.clone())
+    pub fn list_type(&self) -> &'a ListType {
+        static ATOMIC: ListType = ListType::Atomic;
+        self.info().map_or(&ATOMIC, |i| &i.list_type)
     }
 
     /// `x-kubernetes-map-type: atomic` (maps, and structs upstream marks
@@ -606,7 +612,7 @@ pub(crate) mod tests {
         let containers = spec.child("containers");
         assert_eq!(containers.merge_key(), Some("name"));
         assert!(containers.patch_strategy().merge);
-        assert_eq!(containers.list_type(), ListType::Map(vec!["name".into()]));
+        assert_eq!(containers.list_type(), &ListType::Map(vec!["name".into()]));
         let volumes = spec.child("volumes");
         assert_eq!(
             volumes.patch_strategy(),
@@ -616,9 +622,9 @@ pub(crate) mod tests {
                 replace: false
             }
         );
-        assert_eq!(spec.child("tolerations").list_type(), ListType::Atomic);
+        assert_eq!(spec.child("tolerations").list_type(), &ListType::Atomic);
         // no list type: the patch strategy decides
-        assert_eq!(spec.child("tags").list_type(), ListType::Set);
+        assert_eq!(spec.child("tags").list_type(), &ListType::Set);
         // extension on the wrapping node
         assert!(spec.child("strategy").patch_strategy().retain_keys);
         // extension on the referenced schema
@@ -644,11 +650,11 @@ mod served {
         let pod_spec = deploy.child("spec").child("template").child("spec");
         let containers = pod_spec.child("containers");
         assert_eq!(containers.merge_key(), Some("name"));
-        assert_eq!(containers.list_type(), ListType::Map(vec!["name".into()]));
+        assert_eq!(containers.list_type(), &ListType::Map(vec!["name".into()]));
         let ports = containers.items().child("ports");
         assert_eq!(
             ports.list_type(),
-            ListType::Map(vec!["containerPort".into(), "protocol".into()])
+            &ListType::Map(vec!["containerPort".into(), "protocol".into()])
         );
         assert_eq!(
             ports.items().key_default("protocol"),
@@ -658,7 +664,7 @@ mod served {
         assert_eq!(svc.child("spec").child("ports").merge_key(), Some("port"));
         let meta = Schema::for_kind("", "v1", "ConfigMap").child("metadata");
         assert_eq!(meta.child("labels").shape(), Shape::Map);
-        assert_eq!(meta.child("finalizers").list_type(), ListType::Set);
+        assert_eq!(meta.child("finalizers").list_type(), &ListType::Set);
         assert!(deploy.child("spec").child("selector").is_atomic());
     }
 }

@@ -1,6 +1,7 @@
 //! `meta/v1` (k8s.io/apimachinery/pkg/apis/meta/v1): the types shared by every
 //! API object: metadata, lists, status, watch events, options, tables, times.
 
+mod fields_v1;
 mod object_meta;
 mod options;
 mod status;
@@ -8,6 +9,7 @@ mod table;
 mod time;
 mod watch;
 
+pub use fields_v1::FieldsV1;
 pub use object_meta::{ListMeta, ManagedFieldsEntry, ObjectMeta, OwnerReference, TypeMeta};
 pub use options::{DeleteOptions, Preconditions};
 pub use status::{Status, StatusCause, StatusDetails};

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::Time;
+use super::{FieldsV1, Time};
 
 /// `apiVersion` and `kind`, the two fields that say what a JSON document is.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,7 +132,7 @@ pub struct ManagedFieldsEntry {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub fields_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub fields_v1: Option<serde_json::Value>,
+    pub fields_v1: Option<FieldsV1>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub subresource: String,
 }

@@ -16,9 +16,9 @@
 //!  "f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{}}}}}
 //! ```
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+use api_types::meta::v1::FieldsV1;
 use serde_json::{Map, Value};
 
 /// One step of a path.
@@ -37,18 +37,29 @@ pub enum PathElement {
 impl PathElement {
     /// A map-list key from its (name, value) pairs.
     pub fn key(fields: &[(String, Value)]) -> PathElement {
-        let map: BTreeMap<&str, &Value> = fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
-        let mut out = String::from("{");
-        for (i, (k, v)) in map.into_iter().enumerate() {
-            if i > 0 {
-                out.push(',');
+        let mut refs: Vec<(&str, &Value)> = fields.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        PathElement::key_of(&mut refs)
+    }
+
+    /// [`key`](Self::key) from borrowed pairs (sorted here by name; a later
+    /// pair with the same name wins, as in a JSON object).
+    pub fn key_of(fields: &mut [(&str, &Value)]) -> PathElement {
+        fields.sort_by(|a, b| a.0.cmp(b.0));
+        let mut out = Vec::with_capacity(32);
+        out.push(b'{');
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if fields.get(i + 1).is_some_and(|(next, _)| next == k) {
+                continue;
             }
-            out.push_str(&canonical(&Value::String(k.to_string())));
-            out.push(':');
-            out.push_str(&canonical(v));
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            write_json_str(&mut out, k);
+            out.push(b':');
+            write_canonical(&mut out, v);
         }
-        out.push('}');
-        PathElement::Key(out)
+        out.push(b'}');
+        PathElement::Key(json_text(out))
     }
 
     /// A set item.
@@ -68,6 +79,30 @@ impl PathElement {
         out.push_str(tag);
         out.push_str(body);
         out
+    }
+
+    /// Writes [`wire`](Self::wire) as a JSON string.
+    fn write_wire(&self, out: &mut Vec<u8>) {
+        let (tag, body) = match self {
+            PathElement::Field(f) => ("f:", f.as_str()),
+            PathElement::Key(k) => ("k:", k.as_str()),
+            PathElement::Value(v) => ("v:", v.as_str()),
+            PathElement::Index(i) => {
+                out.extend_from_slice(format!("\"i:{i}\"").as_bytes());
+                return;
+            }
+        };
+        if is_plain(body) {
+            out.push(b'"');
+            out.extend_from_slice(tag.as_bytes());
+            out.extend_from_slice(body.as_bytes());
+            out.push(b'"');
+        } else {
+            // Escaped by serde_json; the tag goes after the opening quote.
+            let start = out.len();
+            write_json_str(out, body);
+            out.splice(start + 1..start + 1, tag.bytes());
+        }
     }
 
     /// Parses a `FieldsV1` key.
@@ -133,21 +168,64 @@ fn display_value(v: &Value) -> String {
 
 /// Compact JSON with object keys sorted, whatever serde_json's map order.
 pub fn canonical(v: &Value) -> String {
+    let mut out = Vec::new();
+    write_canonical(&mut out, v);
+    json_text(out)
+}
+
+fn write_canonical(out: &mut Vec<u8>, v: &Value) {
     match v {
         Value::Object(m) => {
-            let sorted: BTreeMap<&String, &Value> = m.iter().collect();
-            let parts: Vec<String> = sorted
-                .into_iter()
-                .map(|(k, v)| format!("{}:{}", canonical(&Value::String(k.clone())), canonical(v)))
-                .collect();
-            format!("{{{}}}", parts.join(","))
+            let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+            sorted.sort_by(|a, b| a.0.cmp(b.0));
+            out.push(b'{');
+            for (i, (k, v)) in sorted.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_json_str(out, k);
+                out.push(b':');
+                write_canonical(out, v);
+            }
+            out.push(b'}');
         }
         Value::Array(items) => {
-            let parts: Vec<String> = items.iter().map(canonical).collect();
-            format!("[{}]", parts.join(","))
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(out, item);
+            }
+            out.push(b']');
         }
-        other => other.to_string(),
+        Value::String(s) => write_json_str(out, s),
+        // Scalars as serde_json writes them (writing to a Vec cannot fail).
+        other => out.extend_from_slice(other.to_string().as_bytes()),
     }
+}
+
+/// A JSON string literal, escaped as serde_json escapes.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if is_plain(s) {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else if serde_json::to_writer(&mut *out, s).is_err() {
+        // Not reached: writing to a Vec cannot fail.
+        out.extend_from_slice(b"\"\"");
+    }
+}
+
+/// Whether `s` needs no escaping in a JSON string.
+fn is_plain(s: &str) -> bool {
+    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
+/// Text written by the functions above: UTF-8 by construction (input
+/// strings are copied whole, the rest is ASCII).
+fn json_text(out: Vec<u8>) -> String {
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// A path from the object's root; the empty path is the root itself.
@@ -304,13 +382,22 @@ impl Node {
         out
     }
 
-    fn retain(&mut self, path: &mut Path, keep: &dyn Fn(&[PathElement]) -> bool) {
+    /// Keeps the paths `keep` accepts. Below `depth` elements `keep` is
+    /// not asked again: a subtree goes or stays with its root there.
+    fn retain(&mut self, path: &mut Path, depth: usize, keep: &dyn Fn(&[PathElement]) -> bool) {
+        if path.len() >= depth {
+            if !keep(path) {
+                self.member = false;
+                self.children.0.clear();
+            }
+            return;
+        }
         if self.member && !keep(path) {
             self.member = false;
         }
         self.children.0.retain_mut(|(pe, child)| {
             path.push(pe.clone());
-            child.retain(path, keep);
+            child.retain(path, depth, keep);
             path.pop();
             !child.is_empty()
         });
@@ -327,15 +414,41 @@ impl Node {
         }
     }
 
-    fn render(&self) -> Value {
-        let mut m = Map::new();
+    /// Writes the node as `FieldsV1` JSON. Keys come out in the order of
+    /// their text (`.`, `f:`, `i:`, `k:`, `v:`), as upstream's and a JSON
+    /// object's sorted keys do.
+    fn render(&self, out: &mut Vec<u8>) {
+        out.push(b'{');
+        let mut first = true;
+        let mut comma = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+        };
         if self.member && !self.children.is_empty() {
-            m.insert(".".into(), Value::Object(Map::new()));
+            comma(out);
+            out.extend_from_slice(br#"".":{}"#);
         }
-        for (pe, child) in self.children.iter() {
-            m.insert(pe.wire(), child.render());
+        // Children are sorted Field < Key < Value < Index; on the wire
+        // indices (`i:`) come before keys (`k:`), and sort as text.
+        let split = self
+            .children
+            .0
+            .partition_point(|(pe, _)| matches!(pe, PathElement::Field(_)));
+        let (fields, rest) = self.children.0.split_at(split);
+        let keyed = rest.partition_point(|(pe, _)| !matches!(pe, PathElement::Index(_)));
+        let (keyed, indexed) = rest.split_at(keyed);
+        let mut indexed: Vec<&(PathElement, Node)> = indexed.iter().collect();
+        if indexed.len() > 1 {
+            indexed.sort_by_cached_key(|(pe, _)| pe.wire());
         }
-        Value::Object(m)
+        for (pe, child) in fields.iter().chain(indexed).chain(keyed) {
+            comma(out);
+            pe.write_wire(out);
+            out.push(b':');
+            child.render(out);
+        }
+        out.push(b'}');
     }
 }
 
@@ -431,19 +544,41 @@ impl FieldSet {
 
     /// Keeps the paths `keep` accepts.
     pub fn retain(&mut self, keep: impl Fn(&[PathElement]) -> bool) {
-        self.root.retain(&mut Vec::new(), &keep);
+        self.root.retain(&mut Vec::new(), usize::MAX, &keep);
     }
 
-    /// The `FieldsV1` form.
-    pub fn to_fields_v1(&self) -> Value {
-        self.root.render()
+    /// [`retain`](Self::retain) for a `keep` that only looks at the first
+    /// `depth` elements of a path: a longer path is kept exactly when its
+    /// first `depth` elements are, so the walk stops there.
+    pub fn retain_by_prefix(&mut self, depth: usize, keep: impl Fn(&[PathElement]) -> bool) {
+        self.root.retain(&mut Vec::new(), depth, &keep);
+    }
+
+    /// The `FieldsV1` form, written straight as JSON text.
+    pub fn to_fields_v1(&self) -> FieldsV1 {
+        let mut out = Vec::with_capacity(64 * self.root.children.0.len() + 16);
+        self.root.render(&mut out);
+        String::from_utf8(out)
+            .ok()
+            .and_then(|json| FieldsV1::from_json(json).ok())
+            // Not reached: keys are escaped by serde_json, the rest is ASCII.
+            .unwrap_or_else(|| FieldsV1::from_value(&Value::Object(Map::new())))
     }
 
     /// Parses `FieldsV1`.
     ///
     /// # Errors
     /// A message when the value is not a tree of objects with valid keys.
-    pub fn from_fields_v1(v: &Value) -> Result<FieldSet, String> {
+    pub fn from_fields_v1(v: &FieldsV1) -> Result<FieldSet, String> {
+        let value = v.to_value().map_err(|e| format!("invalid fieldsV1: {e}"))?;
+        FieldSet::from_fields_v1_value(&value)
+    }
+
+    /// [`from_fields_v1`](Self::from_fields_v1) of a parsed value.
+    ///
+    /// # Errors
+    /// As there.
+    pub fn from_fields_v1_value(v: &Value) -> Result<FieldSet, String> {
         fn walk(v: &Value, path: &mut Path, out: &mut FieldSet) -> Result<(), String> {
             let Value::Object(m) = v else {
                 return Err(format!("expected an object at {}", display(path)));
@@ -506,7 +641,7 @@ pub(crate) mod tests {
                 "f:replicas": {}
             }
         });
-        let set = FieldSet::from_fields_v1(&wire).expect("parses");
+        let set = FieldSet::from_fields_v1(&FieldsV1::from_value(&wire)).expect("parses");
         assert!(set.contains(&[f("metadata"), f("labels")]));
         assert!(set.contains(&[f("metadata"), f("labels"), f("app")]));
         assert!(!set.contains(&[f("metadata")]));
@@ -514,8 +649,35 @@ pub(crate) mod tests {
         assert!(set.contains(&[f("spec"), f("containers"), k("name", "c")]));
         assert!(set.contains(&[f("spec"), f("finalizers"), PathElement::value(&json!("a"))]));
         assert!(set.contains(&[f("spec"), f("args"), PathElement::Index(0)]));
-        assert_eq!(set.to_fields_v1(), wire);
+        // The text is what serde_json writes for the same tree.
+        assert_eq!(set.to_fields_v1().as_str(), wire.to_string());
         assert_eq!(set.len(), 9);
+    }
+
+    #[test]
+    fn fields_v1_text_is_the_sorted_json_object() {
+        // Indices sort as text before keys; quotes and newlines are escaped.
+        let wire = json!({
+            "f:items": {
+                "i:10": {}, "i:2": {".": {}, "f:x": {}},
+                "k:{\"name\":\"a\\\"b\"}": {},
+                "v:\"x\\ny\"": {}
+            },
+            "f:ü": {}
+        });
+        let set = FieldSet::from_fields_v1_value(&wire).expect("parses");
+        assert_eq!(set.len(), 6);
+        assert_eq!(set.to_fields_v1().as_str(), wire.to_string());
+        let key = PathElement::key_of(&mut [
+            ("b", &json!({"z": 1, "a": [true, null]})),
+            ("a", &json!("q\"")),
+            ("b", &json!(2)),
+        ]);
+        assert_eq!(key, PathElement::Key(r#"{"a":"q\"","b":2}"#.into()));
+        assert_eq!(
+            canonical(&json!({"z": 1, "a": [true, null, "é"]})),
+            r#"{"a":[true,null,"é"],"z":1}"#
+        );
     }
 
     #[test]
@@ -544,7 +706,27 @@ pub(crate) mod tests {
         );
         assert!(PathElement::parse("x:y").is_err());
         assert!(PathElement::parse("k:[1]").is_err());
-        assert!(FieldSet::from_fields_v1(&json!({"f:a": 1})).is_err());
+        assert!(FieldSet::from_fields_v1_value(&json!({"f:a": 1})).is_err());
+    }
+
+    #[test]
+    fn retain_by_prefix_decides_subtrees_at_their_root() {
+        let set: FieldSet = [
+            vec![f("a")],
+            vec![f("a"), f("b")],
+            vec![f("a"), f("b"), f("c")],
+            vec![f("a"), f("x"), f("y")],
+            vec![f("d"), f("e")],
+        ]
+        .into_iter()
+        .collect();
+        let keep = |p: &[PathElement]| !matches!(p, [_, PathElement::Field(x), ..] if x == "b");
+        let mut shallow = set.clone();
+        shallow.retain_by_prefix(2, keep);
+        let mut full = set.clone();
+        full.retain(keep);
+        assert_eq!(shallow, full);
+        assert_eq!(shallow.len(), 3);
     }
 
     #[test]

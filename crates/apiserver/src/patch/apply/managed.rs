@@ -253,7 +253,7 @@ pub fn manager_from_user_agent(user_agent: &str) -> String {
 }
 
 /// Fields no manager owns: the object's identity and server-set metadata
-/// (upstream's `stripMeta`).
+/// (upstream's `stripMeta`). Only a path's first two elements matter.
 pub fn is_stripped(path: &[PathElement]) -> bool {
     use PathElement::Field;
     const META: &[&str] = &[
@@ -285,7 +285,8 @@ pub struct Write<'a> {
     pub now: Time,
     /// Fields this endpoint does not manage (the main resource does not
     /// manage `status` where a status subresource exists, and `/status`
-    /// manages nothing but `status`): upstream's reset fields.
+    /// manages nothing but `status`): upstream's reset fields. Decided on
+    /// a path's first two elements, as [`is_stripped`] is.
     pub ignored: &'a (dyn Fn(&[PathElement]) -> bool + Sync),
     /// For an apply by `kubectl`: the object's client-side-apply annotation,
     /// whose fields (where the live object still has the applied values)
@@ -296,7 +297,7 @@ pub struct Write<'a> {
 
 impl Write<'_> {
     fn tracked(&self, mut set: FieldSet) -> FieldSet {
-        set.retain(|p| !is_stripped(p) && !(self.ignored)(p));
+        set.retain_by_prefix(2, |p| !is_stripped(p) && !(self.ignored)(p));
         set
     }
 }
@@ -544,6 +545,7 @@ pub fn last_applied_annotation(config: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use api_types::meta::v1::FieldsV1;
     use serde_json::json;
 
     use super::*;
@@ -634,9 +636,9 @@ mod tests {
         assert_eq!(wire[1].operation, "Update");
         assert_eq!(
             wire[0].fields_v1,
-            Some(
-                json!({"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:name": {}}}}})
-            )
+            Some(FieldsV1::from_value(
+                &json!({"f:spec": {"f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:name": {}}}}})
+            ))
         );
         assert_eq!(Managed::decode(&wire).map(|m| m.encode()), Ok(wire));
     }
@@ -648,7 +650,7 @@ mod tests {
             operation: "Update".into(),
             api_version: "v1".into(),
             fields_type: "FieldsV1".into(),
-            fields_v1: Some(json!({"f:spec": {"f:replicas": {}}})),
+            fields_v1: Some(FieldsV1::from_value(&json!({"f:spec": {"f:replicas": {}}}))),
             ..Default::default()
         };
         assert!(Managed::decode(std::slice::from_ref(&good)).is_ok());
@@ -666,7 +668,7 @@ mod tests {
                 ..good.clone()
             },
             ManagedFieldsEntry {
-                fields_v1: Some(json!({"x:y": {}})),
+                fields_v1: Some(FieldsV1::from_value(&json!({"x:y": {}}))),
                 ..good.clone()
             },
         ] {

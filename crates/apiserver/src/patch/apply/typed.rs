@@ -17,21 +17,21 @@ use super::fieldset::{FieldSet, Path, PathElement};
 use crate::patch::schema::{ListType, Schema, Shape};
 
 /// How a node is handled, given its schema and the values at hand.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Node {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Node<'s> {
     /// A single value.
     Leaf,
     /// Field by field (struct or granular map).
     Fields,
     /// Item by item (`set` or `map` list).
-    Items(ListType),
+    Items(&'s ListType),
 }
 
 fn is_empty_object(v: &Value) -> bool {
     v.as_object().is_some_and(Map::is_empty)
 }
 
-fn node(schema: Schema<'_>, a: Option<&Value>, b: Option<&Value>) -> Node {
+fn node<'s>(schema: Schema<'s>, a: Option<&Value>, b: Option<&Value>) -> Node<'s> {
     let all = |f: fn(&Value) -> bool| a.is_none_or(f) && b.is_none_or(f);
     match schema.shape() {
         Shape::Scalar => Node::Leaf,
@@ -68,18 +68,18 @@ fn item_element(item: &Value, list: &ListType, items: Schema<'_>, index: usize) 
         ListType::Set => PathElement::value(item),
         ListType::Map(keys) => match item.as_object() {
             Some(obj) => {
-                let fields: Vec<(String, Value)> = keys
+                let mut fields: Vec<(&str, &Value)> = keys
                     .iter()
                     .filter_map(|k| {
                         obj.get(k)
                             .or_else(|| items.key_default(k))
-                            .map(|v| (k.clone(), v.clone()))
+                            .map(|v| (k.as_str(), v))
                     })
                     .collect();
                 if fields.is_empty() {
                     PathElement::Index(index)
                 } else {
-                    PathElement::key(&fields)
+                    PathElement::key_of(&mut fields)
                 }
             }
             None => PathElement::Index(index),
@@ -126,8 +126,9 @@ fn walk_set(value: &Value, schema: Schema<'_>, root: bool) -> FieldSet {
                 return out;
             };
             for (k, child) in obj {
-                let mut sub = walk_set(child, schema.child(k), false);
-                if child.is_null() || is_empty_object(child) || !schema.has_field(k) {
+                let (child_schema, declared) = schema.lookup(k);
+                let mut sub = walk_set(child, child_schema, false);
+                if child.is_null() || is_empty_object(child) || !declared {
                     sub.mark();
                 }
                 out.attach(PathElement::Field(k.clone()), sub);
@@ -138,7 +139,7 @@ fn walk_set(value: &Value, schema: Schema<'_>, root: bool) -> FieldSet {
                 return out;
             };
             let items = schema.items();
-            for (pe, item) in index_items(list, &lt, items) {
+            for (pe, item) in index_items(list, lt, items) {
                 let mut sub = walk_set(item, items, false);
                 sub.mark();
                 out.attach(pe, sub);
@@ -242,19 +243,14 @@ fn walk_compare(
             let o = old.and_then(Value::as_object).unwrap_or(&empty);
             let n = new.and_then(Value::as_object).unwrap_or(&empty);
             for (k, nv) in n {
-                let sub = walk_compare(
-                    o.get(k),
-                    Some(nv),
-                    schema.child(k),
-                    schema.has_field(k),
-                    false,
-                );
+                let (child, declared) = schema.lookup(k);
+                let sub = walk_compare(o.get(k), Some(nv), child, declared, false);
                 out.attach(&PathElement::Field(k.clone()), sub);
             }
             for (k, ov) in o {
                 if !n.contains_key(k) {
-                    let sub =
-                        walk_compare(Some(ov), None, schema.child(k), schema.has_field(k), false);
+                    let (child, declared) = schema.lookup(k);
+                    let sub = walk_compare(Some(ov), None, child, declared, false);
                     out.attach(&PathElement::Field(k.clone()), sub);
                 }
             }
@@ -262,8 +258,8 @@ fn walk_compare(
         Node::Items(lt) => {
             let items = schema.items();
             let empty = Vec::new();
-            let o = index_items(old.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
-            let n = index_items(new.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
+            let o = index_items(old.and_then(Value::as_array).unwrap_or(&empty), lt, items);
+            let n = index_items(new.and_then(Value::as_array).unwrap_or(&empty), lt, items);
             for (pe, nv) in &n {
                 let ov = o.iter().find(|(p, _)| p == pe).map(|(_, v)| *v);
                 out.attach(pe, walk_compare(ov, Some(nv), items, false, false));
@@ -300,7 +296,8 @@ fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> Field
         Node::Fields => {
             if let Some(obj) = value.as_object() {
                 for (k, child) in obj {
-                    let sub = walk_one(child, schema.child(k), schema.has_field(k), false);
+                    let (child_schema, declared) = schema.lookup(k);
+                    let sub = walk_one(child, child_schema, declared, false);
                     out.attach(PathElement::Field(k.clone()), sub);
                 }
             }
@@ -309,7 +306,7 @@ fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> Field
             if let Some(list) = value.as_array() {
                 let items = schema.items();
                 // Attached in path order, so that each is appended.
-                let mut subs: Vec<(PathElement, FieldSet)> = index_items(list, &lt, items)
+                let mut subs: Vec<(PathElement, FieldSet)> = index_items(list, lt, items)
                     .into_iter()
                     .map(|(pe, item)| (pe, walk_one(item, items, false, false)))
                     .collect();
@@ -360,8 +357,8 @@ fn merge_node(live: Option<&Value>, config: &Value, schema: Schema<'_>) -> Optio
         Node::Items(lt) => {
             let items = schema.items();
             let empty = Vec::new();
-            let l = index_items(live.and_then(Value::as_array).unwrap_or(&empty), &lt, items);
-            let c = index_items(config.as_array().unwrap_or(&empty), &lt, items);
+            let l = index_items(live.and_then(Value::as_array).unwrap_or(&empty), lt, items);
+            let c = index_items(config.as_array().unwrap_or(&empty), lt, items);
             Some(Value::Array(merge_items(&l, &c, items)))
         }
     }
@@ -527,7 +524,7 @@ fn prune_node(
             let items = schema.items();
             let mut kept = Vec::with_capacity(list.len());
             for (i, mut item) in std::mem::take(list).into_iter().enumerate() {
-                path.push(item_element(&item, &lt, items, i));
+                path.push(item_element(&item, lt, items, i));
                 if !gone(path, false) {
                     prune_node(&mut item, items, path, sets, protected);
                     kept.push(item);
