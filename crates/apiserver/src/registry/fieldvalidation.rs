@@ -23,7 +23,7 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -52,8 +52,60 @@ enum Shape {
 /// The fields of every struct schema.
 #[derive(Debug, Default)]
 struct Shapes {
-    structs: Vec<HashMap<String, Shape>>,
+    structs: Vec<Fields>,
     by_name: HashMap<String, usize>,
+}
+
+/// A struct's fields, sorted by name: a binary search over a few dozen
+/// names is cheaper than hashing every key of every body.
+#[derive(Debug, Default)]
+struct Fields(Vec<(String, Shape)>);
+
+impl Fields {
+    fn new(mut fields: Vec<(String, Shape)>) -> Fields {
+        fields.sort_by(|a, b| a.0.cmp(&b.0));
+        Fields(fields)
+    }
+
+    fn get(&self, name: &str) -> Option<&Shape> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+}
+
+/// The keys met so far in one object, for finding duplicates: a short
+/// list while the object is small (most are), a hash set beyond.
+struct SeenKeys<K> {
+    few: Vec<K>,
+    many: HashSet<K>,
+}
+
+impl<K: std::hash::Hash + Eq + std::borrow::Borrow<str>> SeenKeys<K> {
+    const FEW: usize = 16;
+
+    fn new() -> Self {
+        SeenKeys {
+            few: Vec::new(),
+            many: HashSet::new(),
+        }
+    }
+
+    /// Adds `key`; whether it was new.
+    fn insert(&mut self, key: K) -> bool {
+        if self.few.len() < Self::FEW {
+            if self.few.iter().any(|k| k.borrow() == key.borrow()) {
+                return false;
+            }
+            self.few.push(key);
+            return true;
+        }
+        if self.few.iter().any(|k| k.borrow() == key.borrow()) {
+            return false;
+        }
+        self.many.insert(key)
+    }
 }
 
 static SHAPES: LazyLock<Shapes> = LazyLock::new(|| Shapes::build(openapi::components()));
@@ -66,7 +118,7 @@ impl Shapes {
         for (name, schema) in components {
             if schema.get("properties").is_some() {
                 shapes.by_name.insert(name.clone(), shapes.structs.len());
-                shapes.structs.push(HashMap::new());
+                shapes.structs.push(Fields::default());
             }
         }
         for (name, schema) in components {
@@ -77,10 +129,12 @@ impl Shapes {
                 .get("properties")
                 .and_then(Value::as_object)
                 .map(|props| {
-                    props
-                        .iter()
-                        .map(|(field, s)| (field.clone(), shapes.shape_of(s)))
-                        .collect()
+                    Fields::new(
+                        props
+                            .iter()
+                            .map(|(field, s)| (field.clone(), shapes.shape_of(s)))
+                            .collect(),
+                    )
                 })
                 .unwrap_or_default();
             shapes.structs[index] = fields;
@@ -191,7 +245,8 @@ impl Findings {
     fn push_index(&mut self, index: usize) -> usize {
         let len = self.path.len();
         self.path.push('[');
-        self.path.push_str(&index.to_string());
+        // Writing to a String cannot fail.
+        let _ = write!(self.path, "{index}");
         self.path.push(']');
         len
     }
@@ -388,7 +443,7 @@ impl<'de> Visitor<'de> for Seed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<Value, A::Error> {
         let mut obj = Map::new();
-        let mut seen: HashSet<String> = HashSet::new();
+        let mut seen: SeenKeys<String> = SeenKeys::new();
         while let Some(key) = access.next_key::<String>()? {
             let sub = self
                 .shapes
@@ -485,7 +540,7 @@ impl<'de> Visitor<'de> for Check<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut access: A) -> Result<(), A::Error> {
-        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        let mut seen: SeenKeys<Cow<'de, str>> = SeenKeys::new();
         while let Some(key) = access.next_key_seed(KeySeed)? {
             let sub = self
                 .shapes
@@ -601,6 +656,31 @@ mod tests {
         assert_eq!(
             value.pointer("/spec/template/spec/containers/0/imagePullPolicy"),
             Some(&Value::from("Never"))
+        );
+    }
+
+    #[test]
+    fn duplicates_in_large_maps() {
+        // More keys than the short list holds: the rest are hashed.
+        let keys: Vec<String> = (0..40).map(|i| format!("\"k{i}\":\"v\"")).collect();
+        let body = |extra: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"c"}},"data":{{{}{extra}}}}}"#,
+                keys.join(",")
+            )
+        };
+        let (_, errs) = check("io.k8s.api.core.v1.ConfigMap", &body(""));
+        assert!(errs.is_empty(), "{errs:?}");
+        let (_, errs) = check(
+            "io.k8s.api.core.v1.ConfigMap",
+            &body(r#","k3":"again","k39":"again","k40":"new""#),
+        );
+        assert_eq!(
+            errs,
+            vec![
+                r#"duplicate field "data.k3""#,
+                r#"duplicate field "data.k39""#
+            ]
         );
     }
 
