@@ -307,6 +307,13 @@ impl Write<'_> {
 /// `managedFields`.
 pub fn update(managed: &mut Managed, live: &Value, new: &Value, w: &Write<'_>) {
     let (changed, removed) = compare(live, new, w.schema).into_changed();
+    update_sets(managed, changed, removed, w);
+}
+
+/// [`update`] with what changed already known: for a create, every field
+/// of the new object ([`created_fields`](super::serialized::created_fields))
+/// and nothing removed.
+pub fn update_sets(managed: &mut Managed, changed: FieldSet, removed: FieldSet, w: &Write<'_>) {
     let changed = w.tracked(changed);
     let removed = w.tracked(removed);
     let mine = managed.position(w.manager, Operation::Update, w);

@@ -22,7 +22,8 @@ use super::Store;
 use super::write::Mode;
 use crate::error::{ApiError, Result};
 use crate::patch::apply::managed::{self, Managed, is_reset, manager_from_user_agent};
-use crate::patch::apply::{PathElement, Write};
+use crate::patch::apply::serialized::created_fields;
+use crate::patch::apply::{FieldSet, PathElement, Write};
 use crate::patch::schema::Schema;
 use crate::registry::RequestScope;
 
@@ -142,18 +143,24 @@ impl<K: Resource> Store<K> {
             },
             Base::Stored => stored(),
         };
-        let live = match old {
-            Some(o) => tracking_json(o)?,
-            None => Value::Object(serde_json::Map::new()),
-        };
-        let after = tracking_json(new)?;
         let manager = manager(scope);
-        managed::update(
-            &mut managed,
-            &live,
-            &after,
-            &self.field_write(mode, &manager, None),
-        );
+        let w = self.field_write(mode, &manager, None);
+        // A create owns all of its object: its fields are read as it
+        // serializes, without a JSON value.
+        let created = match old {
+            None => created_fields(&*new, w.schema),
+            Some(_) => None,
+        };
+        match created {
+            Some(fields) => managed::update_sets(&mut managed, fields, FieldSet::new(), &w),
+            None => {
+                let live = match old {
+                    Some(o) => tracking_json(o)?,
+                    None => Value::Object(serde_json::Map::new()),
+                };
+                managed::update(&mut managed, &live, &tracking_json(new)?, &w);
+            }
+        }
         new.metadata_mut().managed_fields = managed.encode();
         Ok(())
     }
