@@ -27,6 +27,11 @@ impl FieldsV1 {
         RawValue::from_string(json).map(FieldsV1)
     }
 
+    /// From JSON text already checked (written by `serde_json`).
+    pub fn from_raw(json: Box<RawValue>) -> FieldsV1 {
+        FieldsV1(json)
+    }
+
     /// From a parsed value.
     pub fn from_value(value: &serde_json::Value) -> FieldsV1 {
         // A `Value` always serializes: its map keys are strings.

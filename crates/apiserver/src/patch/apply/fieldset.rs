@@ -16,16 +16,20 @@
 //!  "f:spec":{"f:containers":{"k:{\"name\":\"c\"}":{".":{},"f:image":{}}}}}
 //! ```
 
+use std::borrow::Cow;
 use std::fmt;
 
 use api_types::meta::v1::FieldsV1;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 /// One step of a path.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PathElement {
-    /// A struct field or a map key.
-    Field(String),
+    /// A struct field or a map key. Borrowed where the name is a Rust
+    /// struct's field name (a new object's fields, read as it serializes),
+    /// so most paths of a create allocate nothing for their names.
+    Field(Cow<'static, str>),
     /// A map-list item by its key fields, as canonical JSON (`{"name":"c"}`).
     Key(String),
     /// A set item by value, as canonical JSON (`"x"`, `80`).
@@ -70,39 +74,15 @@ impl PathElement {
     /// The `FieldsV1` key: `f:name`, `k:{...}`, `v:...`, `i:N`.
     pub fn wire(&self) -> String {
         let (tag, body) = match self {
-            PathElement::Field(f) => ("f:", f),
-            PathElement::Key(k) => ("k:", k),
-            PathElement::Value(v) => ("v:", v),
+            PathElement::Field(f) => ("f:", f.as_ref()),
+            PathElement::Key(k) => ("k:", k.as_str()),
+            PathElement::Value(v) => ("v:", v.as_str()),
             PathElement::Index(i) => return format!("i:{i}"),
         };
         let mut out = String::with_capacity(tag.len() + body.len());
         out.push_str(tag);
         out.push_str(body);
         out
-    }
-
-    /// Writes [`wire`](Self::wire) as a JSON string.
-    fn write_wire(&self, out: &mut Vec<u8>) {
-        let (tag, body) = match self {
-            PathElement::Field(f) => ("f:", f.as_str()),
-            PathElement::Key(k) => ("k:", k.as_str()),
-            PathElement::Value(v) => ("v:", v.as_str()),
-            PathElement::Index(i) => {
-                out.extend_from_slice(format!("\"i:{i}\"").as_bytes());
-                return;
-            }
-        };
-        if is_plain(body) {
-            out.push(b'"');
-            out.extend_from_slice(tag.as_bytes());
-            out.extend_from_slice(body.as_bytes());
-            out.push(b'"');
-        } else {
-            // Escaped by serde_json; the tag goes after the opening quote.
-            let start = out.len();
-            write_json_str(out, body);
-            out.splice(start + 1..start + 1, tag.bytes());
-        }
     }
 
     /// Parses a `FieldsV1` key.
@@ -113,7 +93,7 @@ impl PathElement {
         let bad = || format!("invalid path element {s:?}");
         let (kind, rest) = s.split_once(':').ok_or_else(bad)?;
         match kind {
-            "f" => Ok(PathElement::Field(rest.to_string())),
+            "f" => Ok(PathElement::Field(rest.to_string().into())),
             "k" => match serde_json::from_str::<Value>(rest) {
                 Ok(Value::Object(m)) => {
                     let fields: Vec<(String, Value)> = m.into_iter().collect();
@@ -414,41 +394,58 @@ impl Node {
         }
     }
 
-    /// Writes the node as `FieldsV1` JSON. Keys come out in the order of
-    /// their text (`.`, `f:`, `i:`, `k:`, `v:`), as upstream's and a JSON
-    /// object's sorted keys do.
-    fn render(&self, out: &mut Vec<u8>) {
-        out.push(b'{');
-        let mut first = true;
-        let mut comma = |out: &mut Vec<u8>| {
-            if !std::mem::take(&mut first) {
-                out.push(b',');
-            }
-        };
-        if self.member && !self.children.is_empty() {
-            comma(out);
-            out.extend_from_slice(br#"".":{}"#);
-        }
-        // Children are sorted Field < Key < Value < Index; on the wire
-        // indices (`i:`) come before keys (`k:`), and sort as text.
-        let split = self
-            .children
-            .0
-            .partition_point(|(pe, _)| matches!(pe, PathElement::Field(_)));
-        let (fields, rest) = self.children.0.split_at(split);
+    /// The children in the order of their `FieldsV1` keys as text (`f:`,
+    /// `i:`, `k:`, `v:`), as upstream's and a JSON object's sorted keys
+    /// come out. Children are sorted Field < Key < Value < Index; indices
+    /// sort as text there (`i:10` before `i:2`).
+    fn wire_order(&self) -> impl Iterator<Item = &(PathElement, Node)> {
+        let all = &self.children.0;
+        let split = all.partition_point(|(pe, _)| matches!(pe, PathElement::Field(_)));
+        let (fields, rest) = all.split_at(split);
         let keyed = rest.partition_point(|(pe, _)| !matches!(pe, PathElement::Index(_)));
         let (keyed, indexed) = rest.split_at(keyed);
         let mut indexed: Vec<&(PathElement, Node)> = indexed.iter().collect();
         if indexed.len() > 1 {
             indexed.sort_by_cached_key(|(pe, _)| pe.wire());
         }
-        for (pe, child) in fields.iter().chain(indexed).chain(keyed) {
-            comma(out);
-            pe.write_wire(out);
-            out.push(b':');
-            child.render(out);
+        fields.iter().chain(indexed).chain(keyed)
+    }
+}
+
+/// A node as `FieldsV1` JSON, written by serde_json (which escapes keys).
+struct Rendered<'a>(&'a Node);
+
+impl Serialize for Rendered<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let node = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        if node.member && !node.children.is_empty() {
+            map.serialize_entry(".", &Rendered(&Node::default()))?;
         }
-        out.push(b'}');
+        for (pe, child) in node.wire_order() {
+            map.serialize_entry(&Wire(pe), &Rendered(child))?;
+        }
+        map.end()
+    }
+}
+
+/// A path element as its `FieldsV1` key, written without building it.
+struct Wire<'a>(&'a PathElement);
+
+impl fmt::Display for Wire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            PathElement::Field(name) => write!(f, "f:{name}"),
+            PathElement::Key(k) => write!(f, "k:{k}"),
+            PathElement::Value(v) => write!(f, "v:{v}"),
+            PathElement::Index(i) => write!(f, "i:{i}"),
+        }
+    }
+}
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -468,6 +465,29 @@ impl FieldSet {
     /// Adds the empty path: the node this set is relative to.
     pub fn mark(&mut self) {
         self.root.member = true;
+    }
+
+    /// A set from its parts: the node itself (`member`) and each child's
+    /// set (relative to the child), in any order; children under the same
+    /// element are merged.
+    pub fn from_parts(member: bool, mut children: Vec<(PathElement, FieldSet)>) -> FieldSet {
+        children.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(PathElement, Node)> = Vec::with_capacity(children.len());
+        for (pe, sub) in children {
+            if sub.is_empty() {
+                continue;
+            }
+            match out.last_mut() {
+                Some((last, node)) if *last == pe => node.union_with(&sub.root),
+                _ => out.push((pe, sub.root)),
+            }
+        }
+        FieldSet {
+            root: Node {
+                member,
+                children: Children(out),
+            },
+        }
     }
 
     /// Adds `sub`'s paths below `pe` (`sub` relative to that child).
@@ -556,13 +576,10 @@ impl FieldSet {
 
     /// The `FieldsV1` form, written straight as JSON text.
     pub fn to_fields_v1(&self) -> FieldsV1 {
-        let mut out = Vec::with_capacity(64 * self.root.children.0.len() + 16);
-        self.root.render(&mut out);
-        String::from_utf8(out)
-            .ok()
-            .and_then(|json| FieldsV1::from_json(json).ok())
-            // Not reached: keys are escaped by serde_json, the rest is ASCII.
-            .unwrap_or_else(|| FieldsV1::from_value(&Value::Object(Map::new())))
+        serde_json::value::to_raw_value(&Rendered(&self.root))
+            .map(FieldsV1::from_raw)
+            // Not reached: the keys are strings.
+            .unwrap_or_else(|_| FieldsV1::from_value(&Value::Object(Map::new())))
     }
 
     /// Parses `FieldsV1`.
@@ -622,7 +639,7 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn f(name: &str) -> PathElement {
-        PathElement::Field(name.into())
+        PathElement::Field(name.to_string().into())
     }
 
     pub fn k(name: &str, v: &str) -> PathElement {
@@ -707,6 +724,25 @@ pub(crate) mod tests {
         assert!(PathElement::parse("x:y").is_err());
         assert!(PathElement::parse("k:[1]").is_err());
         assert!(FieldSet::from_fields_v1_value(&json!({"f:a": 1})).is_err());
+    }
+
+    #[test]
+    fn from_parts_is_attaching_in_any_order() {
+        let sub =
+            |paths: &[&[PathElement]]| -> FieldSet { paths.iter().map(|p| p.to_vec()).collect() };
+        let parts = vec![
+            (f("z"), sub(&[&[]])),
+            (f("a"), sub(&[&[f("x")]])),
+            (f("m"), FieldSet::new()),
+            (f("a"), sub(&[&[f("y")], &[]])),
+        ];
+        let mut attached = FieldSet::new();
+        attached.mark();
+        for (pe, s) in parts.clone() {
+            attached.attach(pe, s);
+        }
+        assert_eq!(FieldSet::from_parts(true, parts), attached);
+        assert_eq!(attached.len(), 5);
     }
 
     #[test]

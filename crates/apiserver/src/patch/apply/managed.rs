@@ -269,7 +269,7 @@ pub fn is_stripped(path: &[PathElement]) -> bool {
     ];
     match path {
         [Field(f)] => f == "apiVersion" || f == "kind" || f == "metadata",
-        [Field(m), Field(f), ..] if m == "metadata" => META.contains(&f.as_str()),
+        [Field(m), Field(f), ..] if m == "metadata" => META.contains(&f.as_ref()),
         _ => false,
     }
 }

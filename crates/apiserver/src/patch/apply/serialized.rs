@@ -15,6 +15,7 @@
 //! (enum variants with data, tuple structs, non-string map keys) end the
 //! walk with `None`, and the caller takes the value path.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::Serialize;
@@ -281,19 +282,23 @@ struct Object<'s, 'k> {
 }
 
 impl Object<'_, '_> {
-    fn field<T: Serialize + ?Sized>(&mut self, name: &str, value: &T) -> Result<(), Stop> {
-        if self.walk.hidden(name) {
+    fn field<T: Serialize + ?Sized>(
+        &mut self,
+        name: Cow<'static, str>,
+        value: &T,
+    ) -> Result<(), Stop> {
+        if self.walk.hidden(&name) {
             return Ok(());
         }
         self.any = true;
-        if self.walk.keys.iter().any(|k| k == name) {
+        if self.walk.keys.iter().any(|k| *k == name) {
             let v = serde_json::to_value(value).map_err(|_| Stop)?;
             self.keys.push((name.to_string(), v));
         }
         if !self.fields {
             return Ok(());
         }
-        let (schema, declared) = self.walk.schema.lookup(name);
+        let (schema, declared) = self.walk.schema.lookup(&name);
         let child = value.serialize(Walk {
             schema,
             named: declared,
@@ -302,8 +307,7 @@ impl Object<'_, '_> {
             metadata: self.walk.root && name == "metadata",
         })?;
         if !child.set.is_empty() {
-            self.children
-                .push((PathElement::Field(name.to_string()), child.set));
+            self.children.push((PathElement::Field(name), child.set));
         }
         Ok(())
     }
@@ -311,15 +315,8 @@ impl Object<'_, '_> {
     fn finish(self) -> Walked {
         let (walk, keys) = (self.walk, self.keys);
         let mut done = if self.fields && self.any {
-            let mut set = FieldSet::new();
-            for (pe, sub) in self.children {
-                set.attach(pe, sub);
-            }
-            if walk.marks_itself() {
-                set.mark();
-            }
             Walked {
-                set,
+                set: FieldSet::from_parts(walk.marks_itself(), self.children),
                 object: true,
                 keys: Vec::new(),
             }
@@ -341,7 +338,7 @@ impl ser::SerializeStruct for Object<'_, '_> {
         name: &'static str,
         value: &T,
     ) -> Result<(), Stop> {
-        self.field(name, value)
+        self.field(Cow::Borrowed(name), value)
     }
 
     fn end(self) -> Result<Walked, Stop> {
@@ -366,7 +363,7 @@ impl ser::SerializeMap for Object<'_, '_> {
 
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Stop> {
         let key = self.key.take().ok_or(Stop)?;
-        self.field(&key, value)
+        self.field(Cow::Owned(key), value)
     }
 
     fn end(self) -> Result<Walked, Stop> {
@@ -440,17 +437,8 @@ impl ser::SerializeSeq for Seq<'_, '_> {
         if self.list.is_none() {
             return Ok(self.walk.leaf());
         }
-        let mut set = FieldSet::new();
-        let mut items = self.items;
-        items.sort_by(|a, b| a.0.cmp(&b.0));
-        for (pe, sub) in items {
-            set.attach(pe, sub);
-        }
-        if self.walk.marks_itself() {
-            set.mark();
-        }
         Ok(Walked {
-            set,
+            set: FieldSet::from_parts(self.walk.marks_itself(), self.items),
             object: false,
             keys: Vec::new(),
         })

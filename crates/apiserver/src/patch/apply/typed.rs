@@ -131,7 +131,7 @@ fn walk_set(value: &Value, schema: Schema<'_>, root: bool) -> FieldSet {
                 if child.is_null() || is_empty_object(child) || !declared {
                     sub.mark();
                 }
-                out.attach(PathElement::Field(k.clone()), sub);
+                out.attach(PathElement::Field(k.clone().into()), sub);
             }
         }
         Node::Items(lt) => {
@@ -245,13 +245,13 @@ fn walk_compare(
             for (k, nv) in n {
                 let (child, declared) = schema.lookup(k);
                 let sub = walk_compare(o.get(k), Some(nv), child, declared, false);
-                out.attach(&PathElement::Field(k.clone()), sub);
+                out.attach(&PathElement::Field(k.clone().into()), sub);
             }
             for (k, ov) in o {
                 if !n.contains_key(k) {
                     let (child, declared) = schema.lookup(k);
                     let sub = walk_compare(Some(ov), None, child, declared, false);
-                    out.attach(&PathElement::Field(k.clone()), sub);
+                    out.attach(&PathElement::Field(k.clone().into()), sub);
                 }
             }
         }
@@ -298,7 +298,7 @@ fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> Field
                 for (k, child) in obj {
                     let (child_schema, declared) = schema.lookup(k);
                     let sub = walk_one(child, child_schema, declared, false);
-                    out.attach(PathElement::Field(k.clone()), sub);
+                    out.attach(PathElement::Field(k.clone().into()), sub);
                 }
             }
         }
@@ -508,7 +508,7 @@ fn prune_node(
             };
             let keys: Vec<String> = obj.keys().cloned().collect();
             for k in keys {
-                path.push(PathElement::Field(k.clone()));
+                path.push(PathElement::Field(k.clone().into()));
                 if gone(path, schema.has_field(&k)) {
                     obj.remove(&k);
                 } else if let Some(child) = obj.get_mut(&k) {
