@@ -23,6 +23,7 @@ use serde::ser::{self, Impossible};
 use serde_json::Value;
 
 use super::fieldset::{FieldSet, PathElement};
+use super::typed::map_item_element;
 use crate::patch::schema::{ListType, Schema, Shape};
 
 /// The field set of a new object (`walk_one` of its tracking JSON at the
@@ -406,23 +407,14 @@ impl ser::SerializeSeq for Seq<'_, '_> {
         let pe = match list {
             ListType::Set => PathElement::value(&serde_json::to_value(value).map_err(|_| Stop)?),
             ListType::Map(keys) if walked.object => {
-                let mut fields: Vec<(&str, &Value)> = keys
-                    .iter()
-                    .filter_map(|k| {
-                        walked
-                            .keys
-                            .iter()
-                            .find(|(name, _)| name == k)
-                            .map(|(_, v)| v)
-                            .or_else(|| items.key_default(k))
-                            .map(|v| (k.as_str(), v))
-                    })
-                    .collect();
-                if fields.is_empty() {
-                    PathElement::Index(index)
-                } else {
-                    PathElement::key_of(&mut fields)
-                }
+                let found = |k: &str| {
+                    walked
+                        .keys
+                        .iter()
+                        .find(|(name, _)| name == k)
+                        .map(|(_, v)| v)
+                };
+                map_item_element(keys, found, items, index)
             }
             _ => PathElement::Index(index),
         };

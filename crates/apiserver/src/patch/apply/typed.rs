@@ -67,24 +67,34 @@ fn item_element(item: &Value, list: &ListType, items: Schema<'_>, index: usize) 
     match list {
         ListType::Set => PathElement::value(item),
         ListType::Map(keys) => match item.as_object() {
-            Some(obj) => {
-                let mut fields: Vec<(&str, &Value)> = keys
-                    .iter()
-                    .filter_map(|k| {
-                        obj.get(k)
-                            .or_else(|| items.key_default(k))
-                            .map(|v| (k.as_str(), v))
-                    })
-                    .collect();
-                if fields.is_empty() {
-                    PathElement::Index(index)
-                } else {
-                    PathElement::key_of(&mut fields)
-                }
-            }
+            Some(obj) => map_item_element(keys, |k| obj.get(k), items, index),
             None => PathElement::Index(index),
         },
         ListType::Atomic => PathElement::Index(index),
+    }
+}
+
+/// The path element of a map-list item that is an object: its key fields
+/// as `get` reads them from the item (or the schema's default for a key
+/// the item leaves out), by position when it has none of them.
+pub(super) fn map_item_element<'v>(
+    keys: &[String],
+    get: impl Fn(&str) -> Option<&'v Value>,
+    items: Schema<'v>,
+    index: usize,
+) -> PathElement {
+    let mut fields: Vec<(&str, &Value)> = keys
+        .iter()
+        .filter_map(|k| {
+            get(k)
+                .or_else(|| items.key_default(k))
+                .map(|v| (k.as_str(), v))
+        })
+        .collect();
+    if fields.is_empty() {
+        PathElement::Index(index)
+    } else {
+        PathElement::key_of(&mut fields)
     }
 }
 
