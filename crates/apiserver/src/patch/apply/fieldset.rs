@@ -49,21 +49,7 @@ impl PathElement {
     /// pair with the same name wins, as in a JSON object).
     pub fn key_of(fields: &mut [(&str, &Value)]) -> PathElement {
         fields.sort_by(|a, b| a.0.cmp(b.0));
-        let mut out = Vec::with_capacity(32);
-        out.push(b'{');
-        for (i, (k, v)) in fields.iter().enumerate() {
-            if fields.get(i + 1).is_some_and(|(next, _)| next == k) {
-                continue;
-            }
-            if out.len() > 1 {
-                out.push(b',');
-            }
-            write_json_str(&mut out, k);
-            out.push(b':');
-            write_canonical(&mut out, v);
-        }
-        out.push(b'}');
-        PathElement::Key(json_text(out))
+        PathElement::Key(json_text(&KeyFields(fields)))
     }
 
     /// A set item.
@@ -73,16 +59,7 @@ impl PathElement {
 
     /// The `FieldsV1` key: `f:name`, `k:{...}`, `v:...`, `i:N`.
     pub fn wire(&self) -> String {
-        let (tag, body) = match self {
-            PathElement::Field(f) => ("f:", f.as_ref()),
-            PathElement::Key(k) => ("k:", k.as_str()),
-            PathElement::Value(v) => ("v:", v.as_str()),
-            PathElement::Index(i) => return format!("i:{i}"),
-        };
-        let mut out = String::with_capacity(tag.len() + body.len());
-        out.push_str(tag);
-        out.push_str(body);
-        out
+        Wire(self).to_string()
     }
 
     /// Parses a `FieldsV1` key.
@@ -148,64 +125,51 @@ fn display_value(v: &Value) -> String {
 
 /// Compact JSON with object keys sorted, whatever serde_json's map order.
 pub fn canonical(v: &Value) -> String {
-    let mut out = Vec::new();
-    write_canonical(&mut out, v);
-    json_text(out)
+    json_text(&Canonical(v))
 }
 
-fn write_canonical(out: &mut Vec<u8>, v: &Value) {
-    match v {
-        Value::Object(m) => {
-            let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
-            sorted.sort_by(|a, b| a.0.cmp(b.0));
-            out.push(b'{');
-            for (i, (k, v)) in sorted.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
+/// A value that serializes with its object keys sorted.
+struct Canonical<'a>(&'a Value);
+
+impl Serialize for Canonical<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Value::Object(m) => {
+                let mut sorted: Vec<(&String, &Value)> = m.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(b.0));
+                let mut map = serializer.serialize_map(Some(sorted.len()))?;
+                for (k, v) in sorted {
+                    map.serialize_entry(k, &Canonical(v))?;
                 }
-                write_json_str(out, k);
-                out.push(b':');
-                write_canonical(out, v);
+                map.end()
             }
-            out.push(b'}');
+            Value::Array(items) => serializer.collect_seq(items.iter().map(Canonical)),
+            other => other.serialize(serializer),
         }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(out, item);
-            }
-            out.push(b']');
-        }
-        Value::String(s) => write_json_str(out, s),
-        // Scalars as serde_json writes them (writing to a Vec cannot fail).
-        other => out.extend_from_slice(other.to_string().as_bytes()),
     }
 }
 
-/// A JSON string literal, escaped as serde_json escapes.
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    if is_plain(s) {
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else if serde_json::to_writer(&mut *out, s).is_err() {
-        // Not reached: writing to a Vec cannot fail.
-        out.extend_from_slice(b"\"\"");
+/// A map-list key's fields, sorted by name, as a JSON object (of equal
+/// names the last).
+struct KeyFields<'a, 'v>(&'a [(&'v str, &'v Value)]);
+
+impl Serialize for KeyFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let fields = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (k, v)) in fields.iter().enumerate() {
+            if fields.get(i + 1).is_some_and(|(next, _)| next == k) {
+                continue;
+            }
+            map.serialize_entry(k, &Canonical(v))?;
+        }
+        map.end()
     }
 }
 
-/// Whether `s` needs no escaping in a JSON string.
-fn is_plain(s: &str) -> bool {
-    s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
-}
-
-/// Text written by the functions above: UTF-8 by construction (input
-/// strings are copied whole, the rest is ASCII).
-fn json_text(out: Vec<u8>) -> String {
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// Compact JSON of one of the above; they always serialize (string keys).
+fn json_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// A path from the object's root; the empty path is the root itself.
