@@ -3,9 +3,10 @@
 //! Each instance gets its own root, state, runc root, CNI config directory,
 //! bridge name, pod subnet and cgroup root, so tests can run side by side on
 //! one machine, and leaves nothing behind when dropped: containers are
-//! killed through runc, shims stopped, mounts undone, the bridge and cgroups
-//! removed. The settings are those of `CRI-OFFLINE.md`
-//! (`restrict_oom_score_adj`, cgroupfs, a locally imported pause image).
+//! killed through runc, shims stopped, mounts undone, the bridge, cgroups
+//! and the iptables rules CNI made for its pods removed. The settings are
+//! those of `CRI-OFFLINE.md` (`restrict_oom_score_adj`, cgroupfs, a locally
+//! imported pause image).
 //!
 //! Needs root and the Debian packages `containerd runc
 //! containernetworking-plugins iptables busybox-static` plus `gcc` (the test
@@ -261,17 +262,22 @@ state = "{d}/run"
         };
         let runc_root = dir.join("runc");
         // 1. Every container and sandbox still there, killed and deleted.
-        if let Ok(ids) = run(Command::new("runc")
+        let ids: Vec<String> = run(Command::new("runc")
             .arg("--root")
             .arg(&runc_root)
             .args(["list", "-q"]))
-        {
-            for id in ids.lines().filter(|l| !l.is_empty()) {
-                let _ = run(Command::new("runc")
-                    .arg("--root")
-                    .arg(&runc_root)
-                    .args(["delete", "--force", id]));
-            }
+        .map(|out| {
+            out.lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+        for id in &ids {
+            let _ = run(Command::new("runc")
+                .arg("--root")
+                .arg(&runc_root)
+                .args(["delete", "--force", id]));
         }
         // 2. containerd, then its shims (they outlive it by design).
         if let Some(mut child) = self.child.take() {
@@ -309,12 +315,105 @@ state = "{d}/run"
         }
         std::thread::sleep(Duration::from_millis(100));
         let _ = run(Command::new("ip").args(["link", "del", &self.bridge()]));
+        // 5. The iptables rules CNI added for sandboxes that were never torn
+        //    down through CRI (pods still running when the test ended): the
+        //    plugins remove them only on a CNI DEL, which a killed containerd
+        //    never sends, and they pile up on the machine run after run.
+        remove_cni_rules(&self.pod_cidr(), &ids);
         if let Ok(hierarchies) = std::fs::read_dir("/sys/fs/cgroup") {
             for h in hierarchies.flatten() {
                 remove_cgroup_tree(&h.path().join(&self.name));
             }
         }
     }
+}
+
+/// Deletes the iptables rules (and per-sandbox chains) the CNI plugins made
+/// for addresses in `pod_cidr` or for the sandboxes `ids`. Rule by rule
+/// with `iptables-restore --noflush`, so rules of other tests running at the
+/// same time stay untouched.
+fn remove_cni_rules(pod_cidr: &str, ids: &[String]) {
+    for table in ["nat", "filter"] {
+        let Ok(saved) = run(Command::new("iptables-save").args(["-t", table])) else {
+            continue;
+        };
+        let Some(script) = cni_cleanup_script(table, &saved, pod_cidr, ids) else {
+            continue;
+        };
+        let restore = Command::new("iptables-restore")
+            .args(["-w", "5", "--noflush"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn();
+        if let Ok(mut child) = restore {
+            if let Some(mut stdin) = child.stdin.take() {
+                use std::io::Write;
+                let _ = stdin.write_all(script.as_bytes());
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The `iptables-restore --noflush` input that removes, from one table's
+/// `iptables-save` output, every rule matching an address in `pod_cidr`
+/// (a `/24` as [`Containerd::pod_cidr`] makes) or naming one of the
+/// sandboxes `ids` in its comment, then the chains only those rules jumped
+/// to. `None` when there is nothing to remove.
+fn cni_cleanup_script(table: &str, saved: &str, pod_cidr: &str, ids: &[String]) -> Option<String> {
+    let net = pod_cidr.strip_suffix("0/24")?;
+    let addr_marks = [
+        format!(" -s {net}"),
+        format!(" -d {net}"),
+        format!("--to-destination {net}"),
+    ];
+    let id_marks: Vec<String> = ids.iter().map(|id| format!("id: \\\"{id}\\\"")).collect();
+    let rules: Vec<&str> = saved.lines().filter(|l| l.starts_with("-A ")).collect();
+    let ours = |rule: &str| {
+        addr_marks.iter().any(|m| rule.contains(m.as_str()))
+            || id_marks.iter().any(|m| rule.contains(m.as_str()))
+    };
+    let target = |rule: &str| {
+        let mut words = rule.split_whitespace();
+        words.find(|w| *w == "-j")?;
+        words.next().map(str::to_string)
+    };
+    let chain = |rule: &str| rule.split_whitespace().nth(1).map(str::to_string);
+    // A chain goes when every rule jumping to it goes.
+    let mut doomed: Vec<String> = rules
+        .iter()
+        .filter(|r| ours(r))
+        .filter_map(|r| target(r))
+        .filter(|t| t.starts_with("CNI-"))
+        .collect();
+    doomed.sort();
+    doomed.dedup();
+    doomed.retain(|c| {
+        rules
+            .iter()
+            .filter(|r| target(r).as_deref() == Some(c.as_str()))
+            .all(|r| ours(r))
+    });
+    let deletes: Vec<String> = rules
+        .iter()
+        .filter(|r| ours(r))
+        .filter(|r| !chain(r).is_some_and(|c| doomed.contains(&c)))
+        .map(|r| format!("-D {}", &r[3..]))
+        .collect();
+    if deletes.is_empty() && doomed.is_empty() {
+        return None;
+    }
+    let mut script = format!("*{table}\n");
+    for d in deletes {
+        script.push_str(&d);
+        script.push('\n');
+    }
+    for c in &doomed {
+        script.push_str(&format!("-F {c}\n-X {c}\n"));
+    }
+    script.push_str("COMMIT\n");
+    Some(script)
 }
 
 /// Kills every process in a cgroup directory and its children.
@@ -350,5 +449,68 @@ impl Drop for Containerd {
     fn drop(&mut self) {
         self.teardown();
         self.dir.take();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cni_cleanup_script;
+
+    // Shapes as `iptables-save` prints what the bridge (ipMasq), portmap
+    // and firewall plugins add for a sandbox.
+    const NAT: &str = r#"*nat
+:POSTROUTING ACCEPT [0:0]
+:CNI-3bf33c0079688697f55a2bf5 - [0:0]
+:CNI-4a3657e9470540b8f7ded48b - [0:0]
+:CNI-HOSTPORT-DNAT - [0:0]
+:CNI-DN-aaaaaaaaaaaaaaaaaaaaa - [0:0]
+-A POSTROUTING -s 10.250.0.2/32 -m comment --comment "name: \"oxkube\" id: \"9e4f\"" -j CNI-3bf33c0079688697f55a2bf5
+-A POSTROUTING -s 10.251.3.5/32 -m comment --comment "name: \"oxkube\" id: \"0aae\"" -j CNI-4a3657e9470540b8f7ded48b
+-A CNI-3bf33c0079688697f55a2bf5 -d 10.250.0.0/24 -m comment --comment "name: \"oxkube\" id: \"9e4f\"" -j ACCEPT
+-A CNI-3bf33c0079688697f55a2bf5 ! -d 224.0.0.0/4 -m comment --comment "name: \"oxkube\" id: \"9e4f\"" -j MASQUERADE
+-A CNI-4a3657e9470540b8f7ded48b -d 10.251.3.0/24 -m comment --comment "name: \"oxkube\" id: \"0aae\"" -j ACCEPT
+-A CNI-HOSTPORT-DNAT -p tcp -m comment --comment "dnat name: \"oxkube\" id: \"9e4f\"" -m multiport --dports 8080 -j CNI-DN-aaaaaaaaaaaaaaaaaaaaa
+-A CNI-DN-aaaaaaaaaaaaaaaaaaaaa -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.250.0.2:80
+COMMIT
+"#;
+
+    const FILTER: &str = r#"*filter
+:CNI-FORWARD - [0:0]
+-A CNI-FORWARD -m comment --comment "CNI firewall plugin admin overrides" -j CNI-ADMIN
+-A CNI-FORWARD -d 10.250.0.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+-A CNI-FORWARD -s 10.250.0.2/32 -j ACCEPT
+-A CNI-FORWARD -d 10.250.0.21/32 -j ACCEPT
+-A CNI-FORWARD -d 10.251.3.5/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
+COMMIT
+"#;
+
+    #[test]
+    fn removes_only_this_instances_rules_and_chains() {
+        let script = cni_cleanup_script("nat", NAT, "10.250.0.0/24", &["9e4f".into()])
+            .expect("rules to remove");
+        assert_eq!(
+            script,
+            "*nat\n\
+             -D POSTROUTING -s 10.250.0.2/32 -m comment --comment \"name: \\\"oxkube\\\" id: \\\"9e4f\\\"\" -j CNI-3bf33c0079688697f55a2bf5\n\
+             -D CNI-HOSTPORT-DNAT -p tcp -m comment --comment \"dnat name: \\\"oxkube\\\" id: \\\"9e4f\\\"\" -m multiport --dports 8080 -j CNI-DN-aaaaaaaaaaaaaaaaaaaaa\n\
+             -F CNI-3bf33c0079688697f55a2bf5\n-X CNI-3bf33c0079688697f55a2bf5\n\
+             -F CNI-DN-aaaaaaaaaaaaaaaaaaaaa\n-X CNI-DN-aaaaaaaaaaaaaaaaaaaaa\n\
+             COMMIT\n"
+        );
+        let script = cni_cleanup_script("filter", FILTER, "10.250.0.0/24", &[]).expect("rules");
+        assert_eq!(
+            script,
+            "*filter\n\
+             -D CNI-FORWARD -d 10.250.0.2/32 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
+             -D CNI-FORWARD -s 10.250.0.2/32 -j ACCEPT\n\
+             -D CNI-FORWARD -d 10.250.0.21/32 -j ACCEPT\n\
+             COMMIT\n"
+        );
+    }
+
+    #[test]
+    fn nothing_to_remove_is_none() {
+        assert_eq!(cni_cleanup_script("nat", NAT, "10.252.9.0/24", &[]), None);
+        assert_eq!(cni_cleanup_script("nat", NAT, "not-a-cidr", &[]), None);
     }
 }
