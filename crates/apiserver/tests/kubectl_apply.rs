@@ -658,3 +658,90 @@ async fn imperative_writes(c: &Client, k: &Kubectl) {
         d["metadata"]
     );
 }
+
+/// What `kubectl create` leaves in `managedFields` is upstream's shape:
+/// the creator owns what it sent and what defaulting filled in, but not
+/// what admission and the registry added after (a pod's service account,
+/// priority and tolerations), and `.` (the node itself) only for nodes a
+/// Go object can lack: not `spec`, `template` or `containers`, but
+/// `labels`, the pointer struct `rollingUpdate`, and all of a new item.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_records_what_upstream_records() {
+    let h = harness::sqlite(test_config()).await;
+    let c = &h.client;
+    let versions = versions();
+    let k = Kubectl::new(&c.base, versions.last().unwrap());
+    let ns = namespace(c, "created", &k.version).await;
+    let ns = ns.as_str();
+
+    expect(
+        &k,
+        &["create", "-n", ns, "deployment", "web", "--image=nginx"],
+        "deployment.apps/web created",
+    )
+    .await;
+    let d = get(c, &format!("/apis/apps/v1/namespaces/{ns}/deployments/web")).await;
+    assert_eq!(managers(&d), ["kubectl-create/Update"]);
+    let container = json!({".": {}, "f:image": {}, "f:imagePullPolicy": {}, "f:name": {},
+        "f:resources": {}, "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}});
+    let pod_spec = json!({"f:containers": {"k:{\"name\":\"nginx\"}": container},
+        "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:restartPolicy": {},
+        "f:schedulerName": {}, "f:securityContext": {}, "f:terminationGracePeriodSeconds": {}});
+    assert_eq!(
+        *fields_of(&d, "kubectl-create"),
+        json!({
+            "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+            "f:spec": {
+                "f:progressDeadlineSeconds": {}, "f:replicas": {}, "f:revisionHistoryLimit": {},
+                "f:selector": {},
+                "f:strategy": {
+                    "f:rollingUpdate": {".": {}, "f:maxSurge": {}, "f:maxUnavailable": {}},
+                    "f:type": {}
+                },
+                "f:template": {
+                    "f:metadata": {"f:labels": {".": {}, "f:app": {}}},
+                    "f:spec": pod_spec
+                }
+            }
+        })
+    );
+
+    let pod = k.file(
+        "pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n    resources:\n      requests:\n        cpu: 100m\n",
+    );
+    expect(
+        &k,
+        &["create", "-n", ns, "-f", pod.to_str().unwrap()],
+        "pod/p created",
+    )
+    .await;
+    let p = get(c, &format!("/api/v1/namespaces/{ns}/pods/p")).await;
+    // Admission did its part, but it is nobody's field.
+    assert_eq!(p["spec"]["serviceAccountName"], "default");
+    assert_eq!(p["spec"]["tolerations"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        *fields_of(&p, "kubectl-create"),
+        json!({"f:spec": {
+            "f:containers": {"k:{\"name\":\"c\"}": {".": {}, "f:image": {},
+                "f:imagePullPolicy": {}, "f:name": {},
+                "f:resources": {".": {}, "f:requests": {".": {}, "f:cpu": {}}},
+                "f:terminationMessagePath": {}, "f:terminationMessagePolicy": {}}},
+            "f:dnsPolicy": {}, "f:enableServiceLinks": {}, "f:restartPolicy": {},
+            "f:schedulerName": {}, "f:securityContext": {}, "f:terminationGracePeriodSeconds": {}
+        }})
+    );
+
+    let created = format!("{ns}-x");
+    expect(
+        &k,
+        &["create", "namespace", &created],
+        &format!("namespace/{created} created"),
+    )
+    .await;
+    let n = get(c, &format!("/api/v1/namespaces/{created}")).await;
+    assert_eq!(
+        *fields_of(&n, "kubectl-create"),
+        json!({"f:metadata": {"f:labels": {".": {}, "f:kubernetes.io/metadata.name": {}}}})
+    );
+}

@@ -94,16 +94,136 @@ struct Info {
     /// The schema of a map's values.
     additional: Option<u32>,
     items: Option<u32>,
+    /// A field upstream's Go objects always carry (see [`ALWAYS_PRESENT`]).
+    always_present: bool,
 }
 
+/// Fields upstream's Go objects always carry, so an object never "gains"
+/// or "loses" them: value (non-pointer) structs such as `spec` and
+/// `template`, which Go serializes even when empty, and lists or maps
+/// without `omitempty`, which it serializes as `null`. Server-side apply
+/// compares a write with the old Go object (with the zero object on a
+/// create), so such a node is never recorded as added itself (no `.` in
+/// `fieldsV1`): a created pod's manager owns `f:spec` and `f:containers`
+/// through their children only, but owns `.` of `f:labels`, a pointer
+/// struct such as `f:securityContext`, and everything inside a new list
+/// item. OpenAPI does not say which fields these are, so they are listed
+/// here, by definition, from the Go types of the kinds this server serves.
+const ALWAYS_PRESENT: &[(&str, &[&str])] = &[
+    (
+        "io.k8s.api.apps.v1.Deployment",
+        &["metadata", "spec", "status"],
+    ),
+    (
+        "io.k8s.api.apps.v1.DeploymentSpec",
+        &["selector", "strategy", "template"],
+    ),
+    (
+        "io.k8s.api.apps.v1.ReplicaSet",
+        &["metadata", "spec", "status"],
+    ),
+    (
+        "io.k8s.api.apps.v1.ReplicaSetSpec",
+        &["selector", "template"],
+    ),
+    (
+        "io.k8s.api.autoscaling.v1.Scale",
+        &["metadata", "spec", "status"],
+    ),
+    ("io.k8s.api.coordination.v1.Lease", &["metadata", "spec"]),
+    ("io.k8s.api.core.v1.Binding", &["metadata", "target"]),
+    ("io.k8s.api.core.v1.ConfigMap", &["metadata"]),
+    ("io.k8s.api.core.v1.Container", &["resources"]),
+    (
+        "io.k8s.api.core.v1.ContainerStatus",
+        &["lastState", "state"],
+    ),
+    ("io.k8s.api.core.v1.Endpoints", &["metadata"]),
+    (
+        "io.k8s.api.core.v1.Event",
+        &["involvedObject", "metadata", "source"],
+    ),
+    (
+        "io.k8s.api.core.v1.Namespace",
+        &["metadata", "spec", "status"],
+    ),
+    ("io.k8s.api.core.v1.Node", &["metadata", "spec", "status"]),
+    (
+        "io.k8s.api.core.v1.NodeDaemonEndpoints",
+        &["kubeletEndpoint"],
+    ),
+    ("io.k8s.api.core.v1.NodeSelector", &["nodeSelectorTerms"]),
+    (
+        "io.k8s.api.core.v1.NodeStatus",
+        &["daemonEndpoints", "nodeInfo"],
+    ),
+    ("io.k8s.api.core.v1.Pod", &["metadata", "spec", "status"]),
+    ("io.k8s.api.core.v1.PodSpec", &["containers"]),
+    ("io.k8s.api.core.v1.PodTemplateSpec", &["metadata", "spec"]),
+    (
+        "io.k8s.api.core.v1.PreferredSchedulingTerm",
+        &["preference"],
+    ),
+    ("io.k8s.api.core.v1.ProjectedVolumeSource", &["sources"]),
+    ("io.k8s.api.core.v1.RBDVolumeSource", &["monitors"]),
+    (
+        "io.k8s.api.core.v1.ReplicationController",
+        &["metadata", "spec", "status"],
+    ),
+    ("io.k8s.api.core.v1.Secret", &["metadata"]),
+    (
+        "io.k8s.api.core.v1.Service",
+        &["metadata", "spec", "status"],
+    ),
+    ("io.k8s.api.core.v1.ServiceAccount", &["metadata"]),
+    ("io.k8s.api.core.v1.ServiceStatus", &["loadBalancer"]),
+    (
+        "io.k8s.api.core.v1.WeightedPodAffinityTerm",
+        &["podAffinityTerm"],
+    ),
+    (
+        "io.k8s.api.discovery.v1.Endpoint",
+        &["addresses", "conditions"],
+    ),
+    (
+        "io.k8s.api.discovery.v1.EndpointSlice",
+        &["endpoints", "metadata", "ports"],
+    ),
+];
+
 impl Graph {
-    /// Compiles every definition of `defs`.
+    /// Compiles every definition of `defs` (the served ones: the fields
+    /// Go always carries are [`ALWAYS_PRESENT`]).
     pub fn compile(defs: &Map<String, Value>) -> Graph {
+        Graph::compile_with(defs, ALWAYS_PRESENT)
+    }
+
+    /// [`compile`](Self::compile), with the fields always present named by
+    /// definition in `always_present`.
+    pub fn compile_with(defs: &Map<String, Value>, always_present: &[(&str, &[&str])]) -> Graph {
         let mut graph = Graph::default();
         let mut seen = std::collections::HashMap::new();
         for (name, node) in defs {
             let id = graph.add(defs, node, &mut seen);
             graph.names.insert(name.clone(), id);
+        }
+        for (name, fields) in always_present {
+            let Some(&id) = graph.names.get(*name) else {
+                continue;
+            };
+            let ids: Vec<u32> = graph
+                .nodes
+                .get(id as usize)
+                .into_iter()
+                .flat_map(|info| &info.fields)
+                .filter(|(k, _)| fields.contains(&k.as_str()))
+                .map(|(_, f)| *f)
+                .collect();
+            for f in ids {
+                if let Some(info) = graph.nodes.get_mut(f as usize) {
+                    info.always_present = true;
+                }
+            }
         }
         graph
     }
@@ -253,6 +373,13 @@ impl<'a> Schema<'a> {
             Some(id) => (self.at(Some(id)), true),
             None => (self.at(self.info().and_then(|i| i.additional)), false),
         }
+    }
+
+    /// Whether upstream's Go objects always carry this field (a value
+    /// struct, or a list or map without `omitempty`): see
+    /// [`ALWAYS_PRESENT`].
+    pub fn always_present(&self) -> bool {
+        self.info().is_some_and(|i| i.always_present)
     }
 
     /// The schema of a list's items; untyped when unknown.
@@ -574,9 +701,38 @@ pub(crate) mod tests {
             }
         });
         match doc {
-            Value::Object(m) => Graph::compile(&m),
+            // As Go types would be: value structs and a non-omitempty list.
+            Value::Object(m) => Graph::compile_with(
+                &m,
+                &[
+                    ("Obj", &["metadata", "spec", "status"]),
+                    ("Spec", &["containers", "strategy"]),
+                    ("Container", &["resources"]),
+                ],
+            ),
             _ => Graph::default(),
         }
+    }
+
+    #[test]
+    fn fields_always_present_are_served_fields() {
+        for (name, fields) in ALWAYS_PRESENT {
+            let def = Schema::named(&SERVED, name);
+            assert!(def.is_typed(), "{name} is not served");
+            for f in *fields {
+                assert!(def.has_field(f), "{name} has no field {f}");
+                assert!(def.child(f).always_present(), "{name}.{f}");
+            }
+        }
+        let pod = Schema::named(&SERVED, "io.k8s.api.core.v1.Pod");
+        let spec = pod.child("spec");
+        assert!(spec.always_present() && spec.child("containers").always_present());
+        // A pointer struct, and a value struct's fields reached through a
+        // reference, keep what their own definition says.
+        assert!(!spec.child("securityContext").always_present());
+        let container = spec.child("containers").items();
+        assert!(container.child("resources").always_present());
+        assert!(!container.child("livenessProbe").always_present());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::ser::{self, Impossible};
 use serde_json::Value;
 
 use super::fieldset::{FieldSet, PathElement};
-use super::typed::map_item_element;
+use super::typed::{kept, map_item_element};
 use crate::patch::schema::{ListType, Schema, Shape};
 
 /// The field set of a new object (`walk_one` of its tracking JSON at the
@@ -31,7 +31,7 @@ use crate::patch::schema::{ListType, Schema, Shape};
 pub fn created_fields<T: Serialize + ?Sized>(obj: &T, schema: Schema<'_>) -> Option<FieldSet> {
     let walk = Walk {
         schema,
-        named: false,
+        there: false,
         root: true,
         keys: &[],
         metadata: false,
@@ -62,9 +62,9 @@ impl ser::Error for Stop {
 #[derive(Clone, Copy)]
 struct Walk<'s, 'k> {
     schema: Schema<'s>,
-    /// A declared field of its parent struct (named structs are not
-    /// members themselves, as in `walk_one`).
-    named: bool,
+    /// Upstream's zero object has this node too (`walk_one`'s `there`):
+    /// it is not a member itself.
+    there: bool,
     root: bool,
     /// Key fields whose values the parent list needs (map-list items).
     keys: &'k [String],
@@ -85,10 +85,13 @@ struct Walked {
 
 impl<'s, 'k> Walk<'s, 'k> {
     /// The node is one value (at the root: nothing a create records,
-    /// as comparing with the empty object finds).
-    fn leaf(self) -> Walked {
+    /// as comparing with the empty object finds). `go_zero`: `null`, or
+    /// an empty object, which is no change where the zero object has the
+    /// node as a value struct (`typed::is_go_zero`).
+    fn leaf(self, go_zero: bool) -> Walked {
         let mut set = FieldSet::new();
-        if !self.root {
+        let zero = go_zero && self.there;
+        if !self.root && !zero {
             set.mark();
         }
         Walked {
@@ -100,8 +103,7 @@ impl<'s, 'k> Walk<'s, 'k> {
 
     /// Whether a node with children is itself a member too.
     fn marks_itself(&self) -> bool {
-        let named_struct = self.named && self.schema.shape() == Shape::Struct;
-        !(self.root || named_struct)
+        !(self.root || self.there)
     }
 
     fn hidden(&self, field: &str) -> bool {
@@ -139,59 +141,59 @@ impl<'s, 'k> ser::Serializer for Walk<'s, 'k> {
     type SerializeStructVariant = Impossible<Walked, Stop>;
 
     fn serialize_bool(self, _: bool) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_i8(self, _: i8) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_i16(self, _: i16) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_i32(self, _: i32) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_i64(self, _: i64) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_u8(self, _: u8) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_u16(self, _: u16) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_u32(self, _: u32) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_u64(self, _: u64) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_f32(self, _: f32) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_f64(self, _: f64) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_char(self, _: char) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_str(self, _: &str) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_bytes(self, _: &[u8]) -> Result<Walked, Stop> {
         // JSON writes bytes as an array of numbers.
         Err(Stop)
     }
     fn serialize_none(self) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(true))
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Walked, Stop> {
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(true))
     }
     fn serialize_unit_struct(self, _: &'static str) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_unit_variant(
         self,
@@ -199,7 +201,7 @@ impl<'s, 'k> ser::Serializer for Walk<'s, 'k> {
         _: u32,
         _: &'static str,
     ) -> Result<Walked, Stop> {
-        Ok(self.leaf())
+        Ok(self.leaf(false))
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
@@ -302,7 +304,7 @@ impl Object<'_, '_> {
         let (schema, declared) = self.walk.schema.lookup(&name);
         let child = value.serialize(Walk {
             schema,
-            named: declared,
+            there: kept(self.walk.there || self.walk.root, declared, schema),
             root: false,
             keys: &[],
             metadata: self.walk.root && name == "metadata",
@@ -322,7 +324,9 @@ impl Object<'_, '_> {
                 keys: Vec::new(),
             }
         } else {
-            walk.leaf()
+            // No field: an empty object (the zero of a value struct).
+            let empty = !self.any && walk.schema.shape() == Shape::Struct;
+            walk.leaf(empty)
         };
         done.object = true;
         done.keys = keys;
@@ -399,7 +403,7 @@ impl ser::SerializeSeq for Seq<'_, '_> {
         };
         let walked = value.serialize(Walk {
             schema: items,
-            named: false,
+            there: false,
             root: false,
             keys,
             metadata: false,
@@ -426,8 +430,10 @@ impl ser::SerializeSeq for Seq<'_, '_> {
     }
 
     fn end(self) -> Result<Walked, Stop> {
-        if self.list.is_none() {
-            return Ok(self.walk.leaf());
+        if self.list.is_none() || self.items.is_empty() {
+            // An atomic list, or no items: one value (`[]` is not Go's
+            // `null`, so it is recorded even where the zero object has one).
+            return Ok(self.walk.leaf(false));
         }
         Ok(Walked {
             set: FieldSet::from_parts(self.walk.marks_itself(), self.items),

@@ -188,12 +188,25 @@ impl Comparison {
 /// Compares `old` with `new`.
 ///
 /// A node that appears or disappears as a whole is recorded itself (its
-/// fields too), except named struct fields: upstream's Go objects always
-/// carry their non-pointer structs (`spec`, `template`), so those never
-/// "appear" there and a manager's set does not list them; we follow what
-/// upstream's sets look like.
+/// fields too), except where upstream's Go object on the other side would
+/// have it anyway: fields [`Schema::always_present`] marks (value structs
+/// such as `spec` and `template`, lists such as `containers`), inside a
+/// node that side has. Inside a new list item everything is new.
 pub fn compare(old: &Value, new: &Value, schema: Schema<'_>) -> Comparison {
     walk_compare(Some(old), Some(new), schema, false, true)
+}
+
+/// Whether a node that one side has and the other lacks is still "there"
+/// on the other side as upstream sees it: a field Go always carries, of a
+/// parent that side has.
+pub(super) fn kept(parent_there: bool, declared: bool, schema: Schema<'_>) -> bool {
+    parent_there && declared && schema.always_present()
+}
+
+/// Whether a leaf is the zero value Go's object has for a field it always
+/// carries (an empty value struct, a `null` list): nothing changed.
+fn is_go_zero(value: &Value, schema: Schema<'_>) -> bool {
+    value.is_null() || (schema.shape() == Shape::Struct && is_empty_object(value))
 }
 
 impl Comparison {
@@ -216,7 +229,7 @@ fn walk_compare(
     old: Option<&Value>,
     new: Option<&Value>,
     schema: Schema<'_>,
-    named: bool,
+    there: bool,
     root: bool,
 ) -> Comparison {
     // A node on one side only: everything in it was added (or removed),
@@ -224,13 +237,13 @@ fn walk_compare(
     match (old, new) {
         (None, Some(v)) => {
             return Comparison {
-                added: walk_one(v, schema, named, root),
+                added: walk_one(v, schema, there, root),
                 ..Comparison::default()
             };
         }
         (Some(v), None) => {
             return Comparison {
-                removed: walk_one(v, schema, named, root),
+                removed: walk_one(v, schema, there, root),
                 ..Comparison::default()
             };
         }
@@ -254,13 +267,15 @@ fn walk_compare(
             let n = new.and_then(Value::as_object).unwrap_or(&empty);
             for (k, nv) in n {
                 let (child, declared) = schema.lookup(k);
-                let sub = walk_compare(o.get(k), Some(nv), child, declared, false);
+                let there = kept(true, declared, child);
+                let sub = walk_compare(o.get(k), Some(nv), child, there, false);
                 out.attach(&PathElement::Field(k.clone().into()), sub);
             }
             for (k, ov) in o {
                 if !n.contains_key(k) {
                     let (child, declared) = schema.lookup(k);
-                    let sub = walk_compare(Some(ov), None, child, declared, false);
+                    let there = kept(true, declared, child);
+                    let sub = walk_compare(Some(ov), None, child, there, false);
                     out.attach(&PathElement::Field(k.clone().into()), sub);
                 }
             }
@@ -282,38 +297,39 @@ fn walk_compare(
         }
         Node::Leaf => {}
     }
-    let named_struct = named && schema.shape() == Shape::Struct;
-    if !root && !named_struct {
-        match (old, new) {
-            (None, Some(_)) => out.added.mark(),
-            (Some(_), None) => out.removed.mark(),
-            _ => {}
-        }
-    }
     out
 }
 
 /// [`walk_compare`] of a node that only one side has: the paths the other
-/// side lacks, the node itself included (except at the root and for named
-/// structs, as there).
-fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> FieldSet {
+/// side lacks, the node itself included, except at the root and where
+/// the other side has it as upstream sees it (`there`, see [`kept`]).
+fn walk_one(value: &Value, schema: Schema<'_>, there: bool, root: bool) -> FieldSet {
     let mut out = FieldSet::new();
     match node(schema, Some(value), None) {
         Node::Leaf => {
-            out.mark();
+            if !(there && is_go_zero(value, schema)) {
+                out.mark();
+            }
             return out;
         }
         Node::Fields => {
             if let Some(obj) = value.as_object() {
                 for (k, child) in obj {
                     let (child_schema, declared) = schema.lookup(k);
-                    let sub = walk_one(child, child_schema, declared, false);
+                    let child_there = kept(there || root, declared, child_schema);
+                    let sub = walk_one(child, child_schema, child_there, false);
                     out.attach(PathElement::Field(k.clone().into()), sub);
                 }
             }
         }
         Node::Items(lt) => {
             if let Some(list) = value.as_array() {
+                if list.is_empty() {
+                    // One value: `[]` is not Go's `null`, so even a list the
+                    // other side always has changed.
+                    out.mark();
+                    return out;
+                }
                 let items = schema.items();
                 // Attached in path order, so that each is appended.
                 let mut subs: Vec<(PathElement, FieldSet)> = index_items(list, lt, items)
@@ -327,8 +343,7 @@ fn walk_one(value: &Value, schema: Schema<'_>, named: bool, root: bool) -> Field
             }
         }
     }
-    let named_struct = named && schema.shape() == Shape::Struct;
-    if !root && !named_struct {
+    if !root && !there {
         out.mark();
     }
     out
@@ -631,6 +646,58 @@ mod tests {
         // a new struct is not recorded itself, only its fields
         let c = compare(&json!({}), &json!({"spec": {"replicas": 1}}), schema);
         assert_eq!(paths(&c.added), [".spec.replicas"]);
+    }
+
+    #[test]
+    fn only_nodes_go_objects_lack_are_recorded_themselves() {
+        let defs = mini();
+        let schema = Schema::named(&defs, "Obj");
+        // A create compares with the zero object. It has `spec`,
+        // `spec.containers` (a list without omitempty) and
+        // `spec.strategy` (a value struct), but not the pointer struct
+        // `rollingUpdate`, the map `labels`, nor anything in a new item,
+        // where even the value struct `resources` is new.
+        let new = json!({
+            "metadata": {"name": "x", "labels": {"l": "v"}},
+            "spec": {
+                "containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}}}],
+                "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1}},
+            }
+        });
+        let created = [
+            ".metadata.labels",
+            ".metadata.labels.l",
+            ".metadata.name",
+            ".spec.containers[name=\"c\"]",
+            ".spec.containers[name=\"c\"].name",
+            ".spec.containers[name=\"c\"].resources",
+            ".spec.containers[name=\"c\"].resources.limits",
+            ".spec.containers[name=\"c\"].resources.limits.cpu",
+            ".spec.strategy.rollingUpdate",
+            ".spec.strategy.rollingUpdate.maxSurge",
+            ".spec.strategy.type",
+        ];
+        assert_eq!(paths(&compare(&json!({}), &new, schema).added), created);
+        assert_eq!(paths(&walk_one(&new, schema, false, true)), created);
+        // An item that exists already always had its value structs.
+        let old = json!({"spec": {"containers": [{"name": "c"}]}});
+        let new =
+            json!({"spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "1"}}}]}});
+        assert_eq!(
+            paths(&compare(&old, &new, schema).added),
+            [
+                ".spec.containers[name=\"c\"].resources.limits",
+                ".spec.containers[name=\"c\"].resources.limits.cpu",
+            ]
+        );
+        // The zero value of one (an empty struct) is no change; an empty
+        // list is not Go's `null`.
+        let c = compare(
+            &json!({}),
+            &json!({"spec": {"strategy": {}, "containers": []}}),
+            schema,
+        );
+        assert_eq!(paths(&c.added), [".spec.containers"]);
     }
 
     #[test]

@@ -72,10 +72,14 @@ impl<K: Resource> Store<K> {
             self.strategy.tracks_generation(),
         )?;
         self.strategy.default(&mut obj);
-        self.strategy.prepare_for_create(&mut obj);
+        // Upstream's order: the field manager sees the object as the client
+        // sent it, defaulted; what admission and the registry set after
+        // (a pod's service account, priority and tolerations, a namespace's
+        // finalizer) is not the client's.
         if track == Track::Update {
             self.record_write(None, &mut obj, Mode::Main, scope)?;
         }
+        self.strategy.prepare_for_create(&mut obj);
         self.validate_new(&obj)?;
         if let Some(gate) = &self.namespaces {
             gate.admit(&obj.metadata().namespace, &self.gr, &obj.metadata().name)
