@@ -181,7 +181,9 @@ impl Background {
     async fn wait_for(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let out = self.output();
+            // Whole lines only: kubectl may be half-way through writing one.
+            let mut out = self.output();
+            out.truncate(out.rfind('\n').map_or(0, |at| at + 1));
             if done(&out) {
                 return out;
             }
