@@ -11,8 +11,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, Compare, CompareOp, EventType, GetOptions, SortOrder, SortTarget, Txn, TxnOp,
-    TxnOpResponse, WatchOptions,
+    Client, Compare, CompareOp, EventType, GetOptions, KvClient, SortOrder, SortTarget, Txn, TxnOp,
+    TxnOpResponse, WatchClient, WatchOptions,
 };
 use tokio::sync::mpsc;
 
@@ -31,7 +31,10 @@ use crate::{
 /// behind that work.
 #[derive(Clone)]
 pub struct EtcdStorage {
-    client: Client,
+    /// The clients of the services used (a whole `Client` is eight of them,
+    /// each cloned per call otherwise).
+    kv: KvClient,
+    watcher: WatchClient,
     io: Arc<IoRuntime>,
     endpoints: Vec<String>,
 }
@@ -108,14 +111,19 @@ fn header_revision(h: Option<&etcd_client::ResponseHeader>) -> Result<Revision> 
 }
 
 impl EtcdStorage {
-    /// Runs one call with a clone of the client on the client's runtime.
-    async fn call<T, F, Fut>(&self, f: F) -> std::result::Result<T, etcd_client::Error>
+    /// Runs one call with a clone of `client` on the client's runtime.
+    async fn call<C, T, F, Fut>(
+        &self,
+        client: &C,
+        f: F,
+    ) -> std::result::Result<T, etcd_client::Error>
     where
-        F: FnOnce(Client) -> Fut,
+        C: Clone,
+        F: FnOnce(C) -> Fut,
         Fut: Future<Output = std::result::Result<T, etcd_client::Error>> + Send + 'static,
         T: Send + 'static,
     {
-        match self.io.handle().spawn(f(self.client.clone())).await {
+        match self.io.handle().spawn(f(client.clone())).await {
             Ok(result) => result,
             // Only when the runtime is shutting down (the store is being dropped).
             Err(e) => Err(etcd_client::Error::IoError(std::io::Error::other(
@@ -139,7 +147,8 @@ impl EtcdStorage {
             .map_err(|e| StorageError::Internal(format!("etcd client thread: {e}")))?
             .map_err(unavailable)?;
         let store = EtcdStorage {
-            client,
+            kv: client.kv_client(),
+            watcher: client.watch_client(),
             io,
             endpoints: endpoints.to_vec(),
         };
@@ -181,7 +190,7 @@ impl Storage for EtcdStorage {
             .when([Compare::create_revision(key, CompareOp::Equal, 0)])
             .and_then([TxnOp::put(key, value.to_vec(), None)]);
         let resp = self
-            .call(|mut c| async move { c.txn(txn).await })
+            .call(&self.kv, |mut c| async move { c.txn(txn).await })
             .await
             .map_err(unavailable)?;
         if !resp.succeeded() {
@@ -197,7 +206,10 @@ impl Storage for EtcdStorage {
     async fn get(&self, key: &str) -> Result<KeyValue> {
         let key_owned = key.to_string();
         let resp = self
-            .call(|mut c| async move { c.get(key_owned, None).await })
+            .call(
+                &self.kv,
+                |mut c| async move { c.get(key_owned, None).await },
+            )
             .await
             .map_err(unavailable)?;
         match resp.kvs().first() {
@@ -221,7 +233,10 @@ impl Storage for EtcdStorage {
             get = get.with_revision(rev);
         }
         let resp = match self
-            .call(|mut c| async move { c.get(start, Some(get)).await })
+            .call(
+                &self.kv,
+                |mut c| async move { c.get(start, Some(get)).await },
+            )
             .await
         {
             Ok(resp) => resp,
@@ -256,7 +271,7 @@ impl Storage for EtcdStorage {
             .and_then([TxnOp::put(key, value.to_vec(), None)])
             .or_else([TxnOp::get(key, None)]);
         let resp = self
-            .call(|mut c| async move { c.txn(txn).await })
+            .call(&self.kv, |mut c| async move { c.txn(txn).await })
             .await
             .map_err(unavailable)?;
         if !resp.succeeded() {
@@ -282,7 +297,7 @@ impl Storage for EtcdStorage {
                 .and_then([del]),
         };
         let resp = self
-            .call(|mut c| async move { c.txn(txn).await })
+            .call(&self.kv, |mut c| async move { c.txn(txn).await })
             .await
             .map_err(unavailable)?;
         if !resp.succeeded() {
@@ -310,7 +325,9 @@ impl Storage for EtcdStorage {
             .with_prev_key();
         let prefix_owned = prefix.to_string();
         let etcd = self
-            .call(|mut c| async move { c.watch(prefix_owned, Some(opts)).await })
+            .call(&self.watcher, |mut c| async move {
+                c.watch(prefix_owned, Some(opts)).await
+            })
             .await
             .map_err(unavailable)?;
         self.io
@@ -322,7 +339,7 @@ impl Storage for EtcdStorage {
     async fn current_revision(&self) -> Result<Revision> {
         // A count-only read of one key is the cheapest way to get a header.
         let resp = self
-            .call(|mut c| async move {
+            .call(&self.kv, |mut c| async move {
                 c.get(
                     "/registry/health",
                     Some(GetOptions::new().with_count_only()),
@@ -336,7 +353,10 @@ impl Storage for EtcdStorage {
 
     async fn compact(&self, revision: Revision) -> Result<()> {
         match self
-            .call(|mut c| async move { c.compact(revision, None).await })
+            .call(
+                &self.kv,
+                |mut c| async move { c.compact(revision, None).await },
+            )
             .await
         {
             Ok(_) => Ok(()),
