@@ -301,10 +301,10 @@ impl Object<'_, '_> {
         if !self.fields {
             return Ok(());
         }
-        let (schema, declared) = self.walk.schema.lookup(&name);
+        let schema = self.walk.schema.child(&name);
         let child = value.serialize(Walk {
             schema,
-            there: kept(self.walk.there || self.walk.root, declared, schema),
+            there: kept(self.walk.there || self.walk.root, schema),
             root: false,
             keys: &[],
             metadata: self.walk.root && name == "metadata",

@@ -197,10 +197,11 @@ pub fn compare(old: &Value, new: &Value, schema: Schema<'_>) -> Comparison {
 }
 
 /// Whether a node that one side has and the other lacks is still "there"
-/// on the other side as upstream sees it: a field Go always carries, of a
+/// on the other side as upstream sees it: a field Go always carries
+/// ([`Schema::always_present`], only ever true of declared fields), of a
 /// parent that side has.
-pub(super) fn kept(parent_there: bool, declared: bool, schema: Schema<'_>) -> bool {
-    parent_there && declared && schema.always_present()
+pub(super) fn kept(parent_there: bool, schema: Schema<'_>) -> bool {
+    parent_there && schema.always_present()
 }
 
 /// Whether a leaf is the zero value Go's object has for a field it always
@@ -266,15 +267,15 @@ fn walk_compare(
             let o = old.and_then(Value::as_object).unwrap_or(&empty);
             let n = new.and_then(Value::as_object).unwrap_or(&empty);
             for (k, nv) in n {
-                let (child, declared) = schema.lookup(k);
-                let there = kept(true, declared, child);
+                let child = schema.child(k);
+                let there = kept(true, child);
                 let sub = walk_compare(o.get(k), Some(nv), child, there, false);
                 out.attach(&PathElement::Field(k.clone().into()), sub);
             }
             for (k, ov) in o {
                 if !n.contains_key(k) {
-                    let (child, declared) = schema.lookup(k);
-                    let there = kept(true, declared, child);
+                    let child = schema.child(k);
+                    let there = kept(true, child);
                     let sub = walk_compare(Some(ov), None, child, there, false);
                     out.attach(&PathElement::Field(k.clone().into()), sub);
                 }
@@ -315,8 +316,8 @@ fn walk_one(value: &Value, schema: Schema<'_>, there: bool, root: bool) -> Field
         Node::Fields => {
             if let Some(obj) = value.as_object() {
                 for (k, child) in obj {
-                    let (child_schema, declared) = schema.lookup(k);
-                    let child_there = kept(there || root, declared, child_schema);
+                    let child_schema = schema.child(k);
+                    let child_there = kept(there || root, child_schema);
                     let sub = walk_one(child, child_schema, child_there, false);
                     out.attach(PathElement::Field(k.clone().into()), sub);
                 }
