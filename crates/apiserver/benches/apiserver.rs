@@ -19,6 +19,11 @@
 //! 4. **The fan-out baseline** (section `watch-baseline`): the same lines,
 //!    connections and rate from a bare TCP server with no apiserver behind
 //!    it (`rawfanout`): what moving these bytes costs on this machine.
+//! 5. **Fan-out per node** (sections `watch-nodes`, `watch-nodes-embedded`,
+//!    `watch-nodes-baseline`): the same three with each watcher on one
+//!    node's pods (`fieldSelector=spec.nodeName=...`), as kubelets watch,
+//!    and each pod bound to one of those nodes: every event goes to one
+//!    watcher, which the apiserver must pick out of the 1,000.
 //!
 //! `--etcd PATH` measures another etcd binary (`e2e/fetch-etcd.sh` fetches
 //! Debian 13's etcd 3.5; Debian 12, which CI runs, has 3.4).
@@ -72,6 +77,7 @@ use storage::{EtcdStorage, SqliteStorage, Storage};
 use tokio::runtime::Handle;
 
 use args::Args;
+use fanout::Spread;
 use pod::PodTemplate;
 use report::{PodSizes, WritePath, WriteRow};
 use writes::{CreatePods, EtcdWrite, EtcdWriter};
@@ -107,7 +113,7 @@ fn main() -> Result<()> {
         .build()?;
     report::print_header(&args);
     check_fd_limit(&args)?;
-    let etcd = (args.writes || args.watch)
+    let etcd = (args.writes || args.watch || args.watch_nodes)
         .then(|| client_rt.block_on(test_support::Etcd::start_binary(&args.etcd)));
     let result = client_rt.block_on(run(
         &args,
@@ -125,8 +131,10 @@ fn main() -> Result<()> {
 async fn run(args: &Args, server: Handle, etcd_url: Option<String>) -> Result<()> {
     let unix_time = pod::unix_nanos() / 1_000_000_000;
     // The fan-out baseline takes its sample pod from any apiserver.
-    let needs_embedded =
-        args.embedded || args.watch_embedded || (args.watch_baseline && etcd_url.is_none());
+    let needs_embedded = args.embedded
+        || args.watch_embedded
+        || args.watch_nodes_embedded
+        || ((args.watch_baseline || args.watch_nodes_baseline) && etcd_url.is_none());
     let etcd_pid = stats::child_pid("etcd");
     let sqlite_dir = tempfile::tempdir()?;
     let api_etcd = match &etcd_url {
@@ -181,48 +189,70 @@ async fn run(args: &Args, server: Handle, etcd_url: Option<String>) -> Result<()
     }
 
     let mut fanouts = Vec::new();
-    let watch_targets = [
-        (args.watch, "etcd", api_etcd.as_ref(), etcd_url.as_deref()),
-        (args.watch_embedded, "embedded", api_embedded.as_ref(), None),
-    ];
-    for (wanted, backend, api, etcd_url) in watch_targets {
-        let (true, Some(api)) = (wanted, api) else {
-            continue;
-        };
-        eprintln!(
-            "  watch fan-out on {backend}: {} watchers, {} pods/s for {} s ...",
-            args.watchers, args.rate, args.events_secs
-        );
-        let target = fanout::Target {
-            backend,
-            api: api.addr,
-            writes: fanout::Writes::Apiserver,
-            etcd_url,
-            etcd_pid,
-        };
-        fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
-        tokio::time::sleep(SETTLE).await;
-    }
-    if args.watch_baseline
-        && let Some(api) = api_etcd.as_ref().or(api_embedded.as_ref())
-    {
-        eprintln!(
-            "  watch fan-out baseline (raw TCP, no apiserver): {} connections, {} lines/s for {} s ...",
-            args.watchers, args.rate, args.events_secs
-        );
-        let template = fanout::sample_pod(api.addr).await?;
-        let raw = rawfanout::RawServer::start(&server).await?;
-        let target = fanout::Target {
-            backend: "baseline",
-            api: raw.addr,
-            writes: fanout::Writes::Raw {
-                lines: &raw.lines,
-                template: &template,
-            },
-            etcd_url: None,
-            etcd_pid,
-        };
-        fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
+    for (spread, on_etcd, on_embedded, baseline) in [
+        (
+            Spread::All,
+            args.watch,
+            args.watch_embedded,
+            args.watch_baseline,
+        ),
+        (
+            Spread::PerNode,
+            args.watch_nodes,
+            args.watch_nodes_embedded,
+            args.watch_nodes_baseline,
+        ),
+    ] {
+        let watch_targets = [
+            (on_etcd, "etcd", api_etcd.as_ref(), etcd_url.as_deref()),
+            (on_embedded, "embedded", api_embedded.as_ref(), None),
+        ];
+        for (wanted, backend, api, etcd_url) in watch_targets {
+            let (true, Some(api)) = (wanted, api) else {
+                continue;
+            };
+            eprintln!(
+                "  watch fan-out ({}) on {backend}: {} watchers, {} pods/s for {} s ...",
+                spread.key(),
+                args.watchers,
+                args.rate,
+                args.events_secs
+            );
+            let target = fanout::Target {
+                backend,
+                spread,
+                api: api.addr,
+                writes: fanout::Writes::Apiserver,
+                etcd_url,
+                etcd_pid,
+            };
+            fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
+            tokio::time::sleep(SETTLE).await;
+        }
+        if baseline && let Some(api) = api_etcd.as_ref().or(api_embedded.as_ref()) {
+            eprintln!(
+                "  watch fan-out ({}) baseline (raw TCP, no apiserver): {} connections, {} lines/s for {} s ...",
+                spread.key(),
+                args.watchers,
+                args.rate,
+                args.events_secs
+            );
+            let node = spread.node_of(0, args.watchers);
+            let template = fanout::sample_pod(api.addr, node.as_deref()).await?;
+            let raw = rawfanout::RawServer::start(&server).await?;
+            let target = fanout::Target {
+                backend: "baseline",
+                spread,
+                api: raw.addr,
+                writes: fanout::Writes::Raw {
+                    publisher: &raw.publisher,
+                    template: &template,
+                },
+                etcd_url: None,
+                etcd_pid,
+            };
+            fanouts.push(fanout::run(target, args.watchers, args.rate, args.events_secs).await?);
+        }
     }
     report::print_fanout(&fanouts, args);
 

@@ -18,6 +18,10 @@ usage: cargo bench -p apiserver --bench apiserver -- [options]
                             watch-embedded  the same on the embedded store
                             watch-baseline  the same lines to as many connections from a
                                             bare TCP server (no apiserver): the floor
+                            watch-nodes, watch-nodes-embedded, watch-nodes-baseline
+                                            the same three with each watcher on one
+                                            node's pods (fieldSelector=spec.nodeName),
+                                            as kubelets watch
   --clients LIST          write concurrencies (default 1,16,64)
   --duration SECS         measured time per write point (default 5, quick 2)
   --no-etcd-txn           skip measuring raw etcd create-if-absent transactions
@@ -39,6 +43,10 @@ pub struct Args {
     pub watch: bool,
     pub watch_embedded: bool,
     pub watch_baseline: bool,
+    /// The three fan-out sections again with each watcher on one node.
+    pub watch_nodes: bool,
+    pub watch_nodes_embedded: bool,
+    pub watch_nodes_baseline: bool,
     pub clients: Vec<usize>,
     pub duration: Duration,
     /// Requests finished before this much of each point are not counted
@@ -67,6 +75,9 @@ impl Args {
             watch: true,
             watch_embedded: true,
             watch_baseline: true,
+            watch_nodes: true,
+            watch_nodes_embedded: true,
+            watch_nodes_baseline: true,
             clients: vec![1, 16, 64],
             duration: Duration::from_secs(if quick { 2 } else { 5 }),
             warmup: Duration::from_millis(if quick { 300 } else { 500 }),
@@ -95,6 +106,9 @@ impl Args {
                     args.watch = false;
                     args.watch_embedded = false;
                     args.watch_baseline = false;
+                    args.watch_nodes = false;
+                    args.watch_nodes_embedded = false;
+                    args.watch_nodes_baseline = false;
                     for s in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                         match s {
                             "writes" => args.writes = true,
@@ -102,6 +116,9 @@ impl Args {
                             "watch" => args.watch = true,
                             "watch-embedded" => args.watch_embedded = true,
                             "watch-baseline" => args.watch_baseline = true,
+                            "watch-nodes" => args.watch_nodes = true,
+                            "watch-nodes-embedded" => args.watch_nodes_embedded = true,
+                            "watch-nodes-baseline" => args.watch_nodes_baseline = true,
                             other => bail!("unknown section {other:?}\n\n{USAGE}"),
                         }
                     }

@@ -1,6 +1,11 @@
-//! Watch fan-out: many client watches on one namespace, a writer creating
-//! pods at a steady rate, and how long each event takes to reach each
-//! watcher.
+//! Watch fan-out: many client watches, a writer creating pods at a steady
+//! rate, and how long each event takes to reach each watcher.
+//!
+//! Two spreads: every watcher on the whole namespace (each event goes to
+//! all of them), or each watcher on one node's pods, as kubelets watch
+//! (`fieldSelector=spec.nodeName=...`; the pods are created bound to the
+//! nodes in turn, so each event goes to one watcher and the apiserver must
+//! find it among all of them).
 //!
 //! "Commit" is when the writer's POST returned 201 (the write is durable in
 //! storage by then); "delivery" is when a watcher has read the event's line
@@ -25,7 +30,7 @@ use tokio::time::Instant;
 
 use crate::client::{Conn, get_text, metric_sum};
 use crate::pod::{PodTemplate, unix_nanos};
-use crate::rawfanout::LineTemplate;
+use crate::rawfanout::{LineTemplate, Publisher};
 use crate::stats::{CpuSnapshot, CpuUse, Latencies};
 
 /// Pod names are `fo-<index>`; watchers find the index with this needle.
@@ -37,9 +42,49 @@ const WRITERS: usize = 64;
 /// Watches opened at once.
 const OPEN_PARALLEL: usize = 64;
 
+/// Who is to receive each event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Spread {
+    /// Every watcher watches the whole namespace.
+    All,
+    /// Watcher `w` watches the pods bound to node `w`; pod `i` is bound
+    /// to node `i % watchers`.
+    PerNode,
+}
+
+impl Spread {
+    pub fn key(self) -> &'static str {
+        match self {
+            Spread::All => "all",
+            Spread::PerNode => "per-node",
+        }
+    }
+
+    /// The node pod `event` is bound to, if pods are bound.
+    pub fn node_of(self, event: usize, watchers: usize) -> Option<String> {
+        match self {
+            Spread::All => None,
+            Spread::PerNode => Some(node_name(event % watchers.max(1))),
+        }
+    }
+
+    /// Whether watcher `w` is to receive event `event`.
+    fn wants(self, w: usize, event: usize, watchers: usize) -> bool {
+        match self {
+            Spread::All => true,
+            Spread::PerNode => event % watchers.max(1) == w,
+        }
+    }
+}
+
+pub fn node_name(index: usize) -> String {
+    format!("fo-node-{index:04}")
+}
+
 /// Where the server under test is.
 pub struct Target<'a> {
     pub backend: &'static str,
+    pub spread: Spread,
     /// Where watchers connect (and, for the apiserver, the writer).
     pub api: SocketAddr,
     pub writes: Writes<'a>,
@@ -56,7 +101,7 @@ pub enum Writes<'a> {
     /// Lines published on the baseline server (no apiserver, no storage):
     /// "commit" is the moment the line is handed to the broadcast.
     Raw {
-        lines: &'a tokio::sync::broadcast::Sender<Bytes>,
+        publisher: &'a Publisher,
         template: &'a LineTemplate,
     },
 }
@@ -65,6 +110,7 @@ pub enum Writes<'a> {
 #[derive(Debug)]
 pub struct FanoutResult {
     pub backend: &'static str,
+    pub spread: Spread,
     pub watchers: usize,
     pub events_planned: usize,
     pub events_written: usize,
@@ -82,6 +128,9 @@ pub struct FanoutResult {
     /// Watchers missing at least one event.
     pub watchers_missing: usize,
     pub duplicates: u64,
+    /// Events a watcher received that were not for it (its selector
+    /// should have kept them away).
+    pub misrouted: u64,
     /// Delivered before the writer saw its POST return (counted as 0 delay).
     pub before_commit: u64,
     /// Watches the server closed or that failed (with the first reason).
@@ -113,7 +162,11 @@ pub async fn run(
     seconds: u64,
 ) -> Result<FanoutResult> {
     let events = (rate * seconds) as usize;
-    let namespace = format!("bench-fanout-{}", target.backend);
+    let spread = target.spread;
+    let namespace = match spread {
+        Spread::All => format!("bench-fanout-{}", target.backend),
+        Spread::PerNode => format!("bench-nodes-{}", target.backend),
+    };
     let (path, storage_before, etcd_metrics) = match target.writes {
         Writes::Apiserver => {
             let rv = create_namespace(target.api, &namespace).await?;
@@ -132,14 +185,22 @@ pub async fn run(
         }
         Writes::Raw { .. } => ("/watch".to_string(), None, None),
     };
+    // Watcher w's request.
+    let watch_path = |w: usize| match (spread, &target.writes) {
+        (Spread::All, _) => path.clone(),
+        (Spread::PerNode, Writes::Apiserver) => {
+            format!("{path}&fieldSelector=spec.nodeName%3D{}", node_name(w))
+        }
+        (Spread::PerNode, Writes::Raw { .. }) => format!("{path}?node={}", node_name(w)),
+    };
 
     let origin = Instant::now();
     let (stop_tx, stop_rx) = watch::channel(false);
     let delivered = Arc::new(AtomicU64::new(0));
     let api = target.api;
-    let readers: Vec<_> = futures::stream::iter(0..watchers)
-        .map(|_| {
-            let (path, stop, delivered) = (path.clone(), stop_rx.clone(), delivered.clone());
+    let readers: Vec<(usize, _)> = futures::stream::iter(0..watchers)
+        .map(|w| {
+            let (path, stop, delivered) = (watch_path(w), stop_rx.clone(), delivered.clone());
             async move {
                 let mut conn = Conn::connect(api).await?;
                 let (status, body) = conn.open(Method::GET, &path, Bytes::new()).await?;
@@ -148,9 +209,8 @@ pub async fn run(
                 }
                 // The response headers come after the server subscribed the
                 // watch, so from here on no event can be missed.
-                Ok(tokio::spawn(read_watch(
-                    conn, body, events, origin, stop, delivered,
-                )))
+                let reader = tokio::spawn(read_watch(conn, body, events, origin, stop, delivered));
+                Ok((w, reader))
             }
         })
         .buffer_unordered(OPEN_PARALLEL)
@@ -194,7 +254,15 @@ pub async fn run(
     };
     let writers = match target.writes {
         Writes::Apiserver => {
-            let template = Arc::new(PodTemplate::new(&namespace)?);
+            // One template per node when pods are bound (pod i to node
+            // i % watchers), else one.
+            let templates = match spread {
+                Spread::All => vec![PodTemplate::new(&namespace)?],
+                Spread::PerNode => (0..watchers)
+                    .map(|w| PodTemplate::on_node(&namespace, Some(&node_name(w))))
+                    .collect::<Result<_>>()?,
+            };
+            let templates = Arc::new(templates);
             let path = format!("/api/v1/namespaces/{namespace}/pods");
             let mut writers = Vec::with_capacity(WRITERS);
             for _ in 0..WRITERS {
@@ -203,19 +271,25 @@ pub async fn run(
                 writers.push(tokio::spawn(post_pods(
                     conn,
                     path.clone(),
-                    template.clone(),
+                    templates.clone(),
                     schedule,
                 )));
             }
             writers
         }
-        Writes::Raw { lines, template } => {
+        Writes::Raw {
+            publisher,
+            template,
+        } => {
             let schedule = schedule();
             // Rendered ahead, so publishing costs what a broadcast costs.
             let rendered: Vec<Bytes> = (0..events).map(|i| template.render(i)).collect();
+            let nodes: Vec<Option<String>> =
+                (0..events).map(|i| spread.node_of(i, watchers)).collect();
             vec![tokio::spawn(publish_lines(
-                lines.clone(),
+                publisher.clone(),
                 rendered,
+                nodes,
                 schedule,
             ))]
         }
@@ -240,7 +314,10 @@ pub async fn run(
     let cpu = CpuSnapshot::take(target.etcd_pid).since(&cpu_before, write_window);
 
     // Wait (bounded) for every watcher to get every event.
-    let expected = (written * watchers) as u64;
+    let expected = match spread {
+        Spread::All => (written * watchers) as u64,
+        Spread::PerNode => written as u64,
+    };
     let drain_deadline = Instant::now() + Duration::from_secs(10);
     let drain = loop {
         if delivered.load(Ordering::Relaxed) >= expected {
@@ -260,9 +337,10 @@ pub async fn run(
     let mut commit_delay = Vec::with_capacity(expected as usize);
     let mut send_delay = Vec::with_capacity(expected as usize);
     let (mut missing, mut watchers_missing, mut duplicates, mut before_commit) = (0, 0, 0, 0);
+    let mut misrouted = 0;
     let (mut ended, mut first_end) = (0, None);
     let mut delivered_total = 0;
-    for reader in readers {
+    for (w, reader) in readers {
         let log = reader.await?;
         duplicates += log.duplicates;
         if let Some(reason) = log.ended {
@@ -273,6 +351,10 @@ pub async fn run(
         for (i, &got) in log.received.iter().enumerate() {
             let commit = committed[i].load(Ordering::Relaxed);
             if commit == 0 {
+                continue;
+            }
+            if !spread.wants(w, i, watchers) {
+                misrouted += u64::from(got != 0);
                 continue;
             }
             if got == 0 {
@@ -291,6 +373,7 @@ pub async fn run(
     }
     Ok(FanoutResult {
         backend: target.backend,
+        spread,
         watchers,
         events_planned: events,
         events_written: written,
@@ -305,6 +388,7 @@ pub async fn run(
         missing,
         watchers_missing,
         duplicates,
+        misrouted,
         before_commit,
         ended,
         first_end,
@@ -336,12 +420,16 @@ async fn create_namespace(api: SocketAddr, namespace: &str) -> Result<String> {
 
 /// The pod object the baseline sends: one pod created through the
 /// apiserver and read back, exactly as its watchers would receive it.
-pub async fn sample_pod(api: SocketAddr) -> Result<LineTemplate> {
-    let namespace = "bench-fanout-sample";
+/// Bound to `node` when given.
+pub async fn sample_pod(api: SocketAddr, node: Option<&str>) -> Result<LineTemplate> {
+    let namespace = match node {
+        None => "bench-fanout-sample",
+        Some(_) => "bench-nodes-sample",
+    };
     create_namespace(api, namespace).await?;
     let name = format!("fo-{:0width$}", 0, width = NAME_DIGITS);
     let mut conn = Conn::connect(api).await?;
-    let template = PodTemplate::new(namespace)?;
+    let template = PodTemplate::on_node(namespace, node)?;
     conn.create(
         &format!("/api/v1/namespaces/{namespace}/pods"),
         template.body(&name, unix_nanos()),
@@ -380,13 +468,17 @@ impl Schedule {
 async fn post_pods(
     mut conn: Conn,
     path: String,
-    template: Arc<PodTemplate>,
+    templates: Arc<Vec<PodTemplate>>,
     s: Schedule,
 ) -> (Vec<u64>, Vec<String>) {
     let mut latencies = Vec::new();
     let mut errors = Vec::new();
     while let Some(i) = s.next_due().await {
         let name = format!("fo-{i:0width$}", width = NAME_DIGITS);
+        let Some(template) = templates.get(i % templates.len().max(1)) else {
+            errors.push("no pod template".into());
+            continue;
+        };
         let body = template.body(&name, unix_nanos());
         let began = Instant::now();
         s.sent[i].store(nanos_since(s.origin, began), Ordering::Relaxed);
@@ -402,10 +494,12 @@ async fn post_pods(
     (latencies, errors)
 }
 
-/// The baseline's writer: hands each line to the broadcast when it falls due.
+/// The baseline's writer: hands each line to the broadcast (or to its
+/// node's connection) when it falls due.
 async fn publish_lines(
-    lines: tokio::sync::broadcast::Sender<Bytes>,
+    publisher: Publisher,
     rendered: Vec<Bytes>,
+    nodes: Vec<Option<String>>,
     s: Schedule,
 ) -> (Vec<u64>, Vec<String>) {
     let mut errors = Vec::new();
@@ -413,8 +507,9 @@ async fn publish_lines(
         let now = nanos_since(s.origin, Instant::now());
         s.sent[i].store(now, Ordering::Relaxed);
         s.committed[i].store(now, Ordering::Relaxed);
-        if lines.send(rendered[i].clone()).is_err() {
-            errors.push("no connection left".to_string());
+        let node = nodes.get(i).and_then(Option::as_deref);
+        if !publisher.publish(rendered[i].clone(), node) {
+            errors.push("no connection for the line".to_string());
         }
     }
     (Vec::new(), errors)

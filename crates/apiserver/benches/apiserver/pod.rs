@@ -29,7 +29,13 @@ pub struct PodTemplate {
 
 impl PodTemplate {
     pub fn new(namespace: &str) -> Result<PodTemplate> {
-        let pod = serde_json::json!({
+        Self::on_node(namespace, None)
+    }
+
+    /// The same pod, already bound to `node` when one is given (as the
+    /// scheduler would leave it; no node object needs to exist).
+    pub fn on_node(namespace: &str, node: Option<&str>) -> Result<PodTemplate> {
+        let mut pod = serde_json::json!({
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
@@ -70,6 +76,9 @@ impl PodTemplate {
                 "dnsPolicy": "ClusterFirst"
             }
         });
+        if let Some(node) = node {
+            pod["spec"]["nodeName"] = node.into();
+        }
         let text = pod.to_string();
         let (Some(name_at), Some(nanos_at)) = (text.find(NAME_MARK), text.find(NANOS_MARK)) else {
             bail!("pod template lost a mark");

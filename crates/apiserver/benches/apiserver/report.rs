@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 
 use crate::args::Args;
-use crate::fanout::FanoutResult;
+use crate::fanout::{FanoutResult, Spread};
 use crate::stats::{Latencies, ms, round2};
 use crate::writes::Point;
 
@@ -205,13 +205,32 @@ fn ms_or_dash(d: Option<Duration>) -> String {
 }
 
 pub fn print_fanout(results: &[FanoutResult], args: &Args) {
+    for spread in [Spread::All, Spread::PerNode] {
+        let these: Vec<&FanoutResult> = results.iter().filter(|r| r.spread == spread).collect();
+        print_fanout_table(&these, spread, args);
+    }
+}
+
+fn print_fanout_table(results: &[&FanoutResult], spread: Spread, args: &Args) {
     if results.is_empty() {
         return;
     }
-    println!(
-        "== watch fan-out: {} watch connections on one namespace, a writer creating {} pods/s for {} s ==",
-        args.watchers, args.rate, args.events_secs
-    );
+    match spread {
+        Spread::All => println!(
+            "== watch fan-out: {} watch connections on one namespace, a writer creating {} pods/s for {} s ==",
+            args.watchers, args.rate, args.events_secs
+        ),
+        Spread::PerNode => {
+            println!(
+                "== watch fan-out per node: {} watch connections, each on one node's pods (fieldSelector=spec.nodeName),",
+                args.watchers
+            );
+            println!(
+                "   a writer creating {} pods/s for {} s, bound to the nodes in turn: each event is for one watcher ==",
+                args.rate, args.events_secs
+            );
+        }
+    }
     println!(
         "  commit->delivery: from the writer's POST returning 201 to a watcher having read the event's line"
     );
@@ -226,7 +245,7 @@ pub fn print_fanout(results: &[FanoutResult], args: &Args) {
     );
     let mut table: Vec<(String, Vec<String>)> = Vec::new();
     let mut row = |name: &str, f: &dyn Fn(&FanoutResult) -> String| {
-        table.push((name.to_string(), results.iter().map(f).collect()));
+        table.push((name.to_string(), results.iter().map(|r| f(r)).collect()));
     };
     let lat = |l: &Latencies, q: f64| format!("{:.2} ms", ms(l.quantile(q)));
     row("backend", &|r| r.backend.to_string());
@@ -247,7 +266,7 @@ pub fn print_fanout(results: &[FanoutResult], args: &Args) {
         let p99 = ms(r.commit_delay.quantile(0.99));
         format!(
             "{p99:.2} ms {}",
-            verdict(p99 <= TARGET_P99_MS && r.missing == 0)
+            verdict(p99 <= TARGET_P99_MS && r.missing == 0 && r.misrouted == 0)
         )
     });
     row("commit->delivery max", &|r| {
@@ -269,8 +288,8 @@ pub fn print_fanout(results: &[FanoutResult], args: &Args) {
     row("seen before the POST returned", &|r| {
         r.before_commit.to_string()
     });
-    row("duplicates / watches ended", &|r| {
-        format!("{} / {}", r.duplicates, r.ended)
+    row("duplicates / misrouted / ended", &|r| {
+        format!("{} / {} / {}", r.duplicates, r.misrouted, r.ended)
     });
     row("all delivered, after last commit", &|r| ms_or_dash(r.drain));
     row("client watches (apiserver metric)", &|r| {
@@ -289,7 +308,7 @@ pub fn print_fanout(results: &[FanoutResult], args: &Args) {
         let cells: Vec<String> = cells.iter().map(|c| format!("{c:<36}")).collect();
         println!("  {name:<width$}  {}", cells.join(" ").trim_end());
     }
-    for r in results {
+    for r in results.iter() {
         if let Some(e) = &r.first_write_error {
             println!("  {}: first write error: {e}", r.backend);
         }
@@ -343,6 +362,7 @@ pub fn to_json(
         .map(|r| {
             json!({
                 "backend": r.backend,
+                "spread": r.spread.key(),
                 "watchers": r.watchers,
                 "events_planned": r.events_planned,
                 "events_written": r.events_written,
@@ -356,6 +376,7 @@ pub fn to_json(
                 "missing": r.missing,
                 "watchers_missing": r.watchers_missing,
                 "duplicates": r.duplicates,
+                "misrouted": r.misrouted,
                 "delivered_before_post_returned": r.before_commit,
                 "watches_ended": r.ended,
                 "drain_ms": r.drain.map(|d| round3(ms(d))),

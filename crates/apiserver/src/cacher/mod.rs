@@ -10,7 +10,12 @@
 //! - a bounded history of recent events (a client that reconnects with the
 //!   last resourceVersion it saw resumes without a re-list, unless that
 //!   version fell out of the window: then it gets `410 Expired`);
-//! - a broadcast channel every client watch subscribes to.
+//! - a broadcast channel every client watch subscribes to, and, for a
+//!   kind with an indexed field (pods: `spec.nodeName`), one channel per
+//!   value of it: a watch whose field selector pins that field (a kubelet's
+//!   watch on its node's pods) subscribes there and is woken only by the
+//!   events of its value, not by every pod event in the cluster
+//!   (upstream's indexed triggers).
 //!
 //! The cache learns that it is up to date, even when nothing in its range
 //! changes, from storage progress notifications (`request_progress`).
@@ -70,6 +75,12 @@ pub struct CacherConfig {
     /// Capacity of the fan-out channel; a client this many events behind is
     /// disconnected (it re-watches from its last resourceVersion).
     pub fanout_capacity: usize,
+    /// The selectable field whose watches get a channel per value (set per
+    /// kind by the registry: pods index `spec.nodeName`).
+    pub indexed_field: Option<&'static str>,
+    /// Capacity of each per-value channel. Smaller than the main one: there
+    /// is one per node, and each carries only its node's events.
+    pub indexed_capacity: usize,
 }
 
 impl Default for CacherConfig {
@@ -79,6 +90,8 @@ impl Default for CacherConfig {
             progress_interval: Duration::from_secs(5),
             bookmark_interval: Duration::from_secs(60),
             fanout_capacity: 16_384,
+            indexed_field: None,
+            indexed_capacity: 256,
         }
     }
 }
@@ -105,6 +118,10 @@ struct Inner {
     config: CacherConfig,
     state: RwLock<State>,
     fanout: broadcast::Sender<Message>,
+    /// Per value of `config.indexed_field`, the channel of the watches that
+    /// pin it. Locked only with `state` held (read to subscribe, write to
+    /// send), so a watch subscribes between two events, never during one.
+    indexed: Mutex<HashMap<String, broadcast::Sender<Message>>>,
     /// The cache's revision, for waiters.
     revision: watch::Sender<Revision>,
     ready: watch::Sender<bool>,
@@ -147,6 +164,7 @@ impl Cacher {
                 state: RwLock::new(State::new(config.history)),
                 config,
                 fanout,
+                indexed: Mutex::new(HashMap::new()),
                 revision: watch::channel(0).0,
                 ready: watch::channel(false).0,
                 wants_progress: Notify::new(),
@@ -286,7 +304,7 @@ impl Cacher {
         // the flag or is subscribed in time to receive `Stopped`.
         let _state = self.inner.state.write().unwrap_or_else(|p| p.into_inner());
         self.inner.stopped.store(true, Ordering::Release);
-        let _ = self.inner.fanout.send(Message::Stopped);
+        self.inner.send_to_all(&Message::Stopped);
     }
 
     /// Starts a client watch. `after = None` means "from the current state"
@@ -304,7 +322,10 @@ impl Cacher {
         }
         // Subscribing while holding the lock that event application takes
         // means no event falls between the snapshot and the subscription.
-        let live = self.inner.fanout.subscribe();
+        let live = match self.inner.pinned_value(filter) {
+            Some(value) => self.inner.subscribe_indexed(value),
+            None => self.inner.fanout.subscribe(),
+        };
         let initial = match after {
             None => state
                 .objects_under(&filter.key_prefix(&self.inner.prefix))
@@ -337,7 +358,24 @@ impl Cacher {
 
     /// Number of client watches subscribed right now.
     pub fn watchers(&self) -> usize {
-        self.inner.fanout.receiver_count()
+        let _state = self.read_state();
+        let indexed: usize = self
+            .inner
+            .lock_indexed()
+            .values()
+            .map(broadcast::Sender::receiver_count)
+            .sum();
+        self.inner.fanout.receiver_count() + indexed
+    }
+
+    /// Number of per-value channels with watches on them (tests, metrics).
+    pub fn indexed_channels(&self) -> usize {
+        let _state = self.read_state();
+        self.inner
+            .lock_indexed()
+            .values()
+            .filter(|tx| tx.receiver_count() > 0)
+            .count()
     }
 }
 
@@ -351,6 +389,60 @@ impl Inner {
 }
 
 impl Inner {
+    /// Only with `state` locked (see `indexed`).
+    fn lock_indexed(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, broadcast::Sender<Message>>> {
+        self.indexed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The value a watch's field selector pins the indexed field to, if any.
+    fn pinned_value<'f>(&self, filter: &'f Filter) -> Option<&'f str> {
+        filter
+            .fields
+            .requires_exact_match(self.config.indexed_field?)
+    }
+
+    /// Subscribes to the channel of one value (made on first use). With
+    /// `state` locked.
+    fn subscribe_indexed(&self, value: &str) -> broadcast::Receiver<Message> {
+        let mut channels = self.lock_indexed();
+        if let Some(tx) = channels.get(value) {
+            return tx.subscribe();
+        }
+        let (tx, rx) = broadcast::channel(self.config.indexed_capacity.max(1));
+        channels.insert(value.to_string(), tx);
+        rx
+    }
+
+    /// Sends to every watch, indexed or not; drops the per-value channels
+    /// nobody listens to any more. With `state` locked for writing.
+    fn send_to_all(&self, msg: &Message) {
+        let _ = self.fanout.send(msg.clone());
+        self.lock_indexed()
+            .retain(|_, tx| tx.send(msg.clone()).is_ok());
+    }
+
+    /// Sends an event to the watches not pinned to a value, and to those
+    /// pinned to the object's value, before and after (a pod being bound
+    /// leaves the watches of `""` and enters those of its node). With
+    /// `state` locked for writing.
+    fn send_event(&self, event: Arc<CacheEvent>) {
+        if let Some(field) = self.config.indexed_field {
+            let now = event.object.field(field).unwrap_or("");
+            let before = event.prev.as_deref().map(|p| p.field(field).unwrap_or(""));
+            let mut channels = self.lock_indexed();
+            for value in std::iter::once(now).chain(before.filter(|b| *b != now)) {
+                if let Some(tx) = channels.get(value)
+                    && tx.send(Message::Event(event.clone())).is_err()
+                {
+                    channels.remove(value);
+                }
+            }
+        }
+        let _ = self.fanout.send(Message::Event(event));
+    }
+
     /// The entry of a put this apiserver announced, built without decoding.
     fn take_known(&self, kv: &KeyValue) -> Option<CachedObject> {
         let known = {
@@ -416,7 +508,7 @@ async fn relist(inner: &Inner) -> Result<Revision, StorageError> {
     let was_ready = *inner.ready.borrow();
     state.reset(objects, revision);
     if was_ready {
-        let _ = inner.fanout.send(Message::Reset);
+        inner.send_to_all(&Message::Reset);
     }
     inner.revision.send_replace(revision);
     inner.ready.send_replace(true);
@@ -462,13 +554,13 @@ fn apply(inner: &Inner, events: Vec<Event>, revision: Revision) {
                 None => continue,
             },
         };
-        let _ = inner.fanout.send(Message::Event(event));
+        inner.send_event(event);
     }
     if revision > state.revision {
         state.revision = revision;
     }
     if is_progress {
-        let _ = inner.fanout.send(Message::Progress(state.revision));
+        inner.send_to_all(&Message::Progress(state.revision));
     }
     inner.revision.send_replace(state.revision);
 }
@@ -510,6 +602,123 @@ mod tests {
         );
         cacher.wait_ready().await;
         (dir, storage, cacher)
+    }
+
+    /// A cache of pod-like things indexed by `spec.nodeName`, read from the
+    /// stored JSON's `node` (absent: unbound).
+    async fn node_indexed_cache() -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage: Arc<dyn Storage> =
+            Arc::new(storage::SqliteStorage::open(dir.path()).expect("store"));
+        let decode: DecodeFn = Arc::new(|kv: &KeyValue| {
+            let v: serde_json::Value =
+                serde_json::from_slice(&kv.value).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let node = v["node"].as_str().unwrap_or_default().to_string();
+            Ok(CachedObject::new(
+                kv.key.clone(),
+                kv.key.rsplit('/').next().unwrap_or_default().into(),
+                String::new(),
+                kv.mod_revision,
+                kv.value.clone(),
+                BTreeMap::new(),
+                vec![("spec.nodeName", node)],
+            ))
+        });
+        let config = CacherConfig {
+            indexed_field: Some("spec.nodeName"),
+            ..CacherConfig::default()
+        };
+        let cacher = Cacher::start(storage.clone(), "/registry/pods/".into(), decode, config);
+        cacher.wait_ready().await;
+        (dir, storage, cacher)
+    }
+
+    fn on_node(node: Option<&str>) -> Bytes {
+        Bytes::from(match node {
+            Some(n) => format!(r#"{{"metadata":{{}},"node":"{n}"}}"#),
+            None => r#"{"metadata":{}}"#.to_string(),
+        })
+    }
+
+    /// What a watch's channel holds right now, as the lines its client
+    /// would get: `ADDED x`, `DELETED x` ... (events its filter drops show
+    /// as `- x`: they woke it for nothing).
+    fn drain(start: &mut WatchStart, filter: &Filter) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Ok(msg) = start.live.try_recv() {
+            let Message::Event(event) = msg else { continue };
+            let kind = match watcher::line_for(&event, filter) {
+                None => "-".to_string(),
+                Some(line) => {
+                    let text = String::from_utf8_lossy(&line).to_string();
+                    text.split('"').nth(3).unwrap_or_default().to_string()
+                }
+            };
+            seen.push(format!("{kind} {}", event.object.name));
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_watch_pinned_to_a_node_is_woken_only_by_that_nodes_events() {
+        let (_dir, storage, cacher) = node_indexed_cache().await;
+        let selector =
+            |s: Option<&str>| Filter::parse(None, None, s, &["spec.nodeName"]).expect("filter");
+        let filters = [
+            selector(Some("spec.nodeName=a")),
+            selector(Some("spec.nodeName=b")),
+            // The scheduler's view: pods bound nowhere yet.
+            selector(Some("spec.nodeName=")),
+            // Not pinned: every event.
+            selector(Some("spec.nodeName!=b")),
+            selector(None),
+        ];
+        let mut watches: Vec<WatchStart> = filters
+            .iter()
+            .map(|f| cacher.watch(None, f).expect("watch"))
+            .collect();
+        // Pinned watches share one channel per value: a, b and "".
+        assert_eq!(cacher.indexed_channels(), 3);
+        assert_eq!(cacher.watchers(), 5);
+
+        let x = "/registry/pods/x";
+        let created = storage.create(x, on_node(None)).await.expect("create x");
+        // Bound to a: leaves the unbound watches, enters a's.
+        let bound = storage
+            .update(x, on_node(Some("a")), created.mod_revision)
+            .await
+            .expect("bind x");
+        let y = storage
+            .create("/registry/pods/y", on_node(Some("b")))
+            .await
+            .expect("create y");
+        cacher.wait_fresh(y.mod_revision).await.expect("fresh");
+
+        let seen: Vec<Vec<String>> = watches
+            .iter_mut()
+            .zip(&filters)
+            .map(|(w, f)| drain(w, f))
+            .collect();
+        assert_eq!(seen[0], ["ADDED x"]);
+        assert_eq!(seen[1], ["ADDED y"]);
+        assert_eq!(seen[2], ["ADDED x", "DELETED x"]);
+        assert_eq!(seen[3], ["ADDED x", "MODIFIED x", "- y"]);
+        assert_eq!(seen[4], ["ADDED x", "MODIFIED x", "ADDED y"]);
+
+        // A value's channel goes with its last watch (at the next event
+        // for it, or the next progress).
+        watches.remove(0);
+        let touched = storage
+            .update(x, on_node(Some("a")), bound.mod_revision)
+            .await
+            .expect("touch x");
+        cacher
+            .wait_fresh(touched.mod_revision)
+            .await
+            .expect("fresh");
+        assert_eq!(cacher.indexed_channels(), 2);
+        let _state = cacher.read_state();
+        assert_eq!(cacher.inner.lock_indexed().len(), 2);
     }
 
     fn known(value: &Bytes, label: &str) -> Known {

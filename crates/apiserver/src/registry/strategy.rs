@@ -101,6 +101,14 @@ pub trait Strategy<K: Resource>: Send + Sync + 'static {
         &[]
     }
 
+    /// The selectable field the watch cache indexes watches by: a watch
+    /// pinning it (`spec.nodeName=node-1`) is woken only by the events of
+    /// objects with that value (upstream's indexed trigger; pods: their
+    /// node, which every kubelet watches).
+    fn watch_index(&self) -> Option<&'static str> {
+        None
+    }
+
     /// `/scale` support.
     fn scale(&self) -> Option<ScaleAccess<K>> {
         None

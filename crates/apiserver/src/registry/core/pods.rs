@@ -194,6 +194,10 @@ impl Strategy<Pod> for PodStrategy {
         SELECTABLE
     }
 
+    fn watch_index(&self) -> Option<&'static str> {
+        Some("spec.nodeName")
+    }
+
     fn bind(&self, pod: &mut Pod, binding: &Binding) -> Result<(), ApiError> {
         let name = pod.metadata.name.clone();
         let conflict = |detail: String| ApiError::Conflict {

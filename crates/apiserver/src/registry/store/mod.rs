@@ -67,6 +67,10 @@ impl<K: Resource> Store<K> {
     ) -> Self {
         let prefix = format!("/registry/{}/", info.plural);
         let decode = decoder(strategy.clone());
+        let cacher_config = CacherConfig {
+            indexed_field: strategy.watch_index(),
+            ..cacher_config
+        };
         let cacher = Cacher::start(storage.clone(), prefix.clone(), decode, cacher_config);
         Store {
             gr: info.group_resource(),
