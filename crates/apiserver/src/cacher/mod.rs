@@ -574,63 +574,71 @@ enum Change {
 mod tests {
     use super::*;
 
-    /// A cache over a fresh embedded store whose decoder reads the label
-    /// `from` out of the stored JSON (`{"l": "..."}`).
-    async fn cache() -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
+    /// What a test decoder reads out of a stored thing (its key, its JSON):
+    /// name, labels, fields.
+    type Read = fn(
+        &str,
+        &serde_json::Value,
+    ) -> (
+        String,
+        BTreeMap<String, String>,
+        crate::registry::strategy::FieldSet,
+    );
+
+    /// A cache of `/registry/<plural>/` over a fresh embedded store, whose
+    /// decoder is `read`.
+    async fn cache_of(
+        plural: &str,
+        read: Read,
+        config: CacherConfig,
+    ) -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
         let dir = tempfile::tempdir().expect("temp dir");
         let storage: Arc<dyn Storage> =
             Arc::new(storage::SqliteStorage::open(dir.path()).expect("store"));
-        let decode: DecodeFn = Arc::new(|kv: &KeyValue| {
+        let decode: DecodeFn = Arc::new(move |kv: &KeyValue| {
             let v: serde_json::Value =
                 serde_json::from_slice(&kv.value).map_err(|e| ApiError::Internal(e.to_string()))?;
-            let label = v["l"].as_str().unwrap_or_default().to_string();
+            let (name, labels, fields) = read(&kv.key, &v);
             Ok(CachedObject::new(
                 kv.key.clone(),
-                "n".into(),
+                name,
                 String::new(),
                 kv.mod_revision,
                 kv.value.clone(),
-                BTreeMap::from([("from".to_string(), label)]),
-                Vec::new(),
+                labels,
+                fields,
             ))
         });
-        let cacher = Cacher::start(
-            storage.clone(),
-            "/registry/things/".into(),
-            decode,
-            CacherConfig::default(),
-        );
+        let prefix = format!("/registry/{plural}/");
+        let cacher = Cacher::start(storage.clone(), prefix, decode, config);
         cacher.wait_ready().await;
         (dir, storage, cacher)
     }
 
-    /// A cache of pod-like things indexed by `spec.nodeName`, read from the
-    /// stored JSON's `node` (absent: unbound).
+    /// Things whose decoder reads the label `from` out of the stored JSON
+    /// (`{"l": "..."}`).
+    async fn cache() -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
+        let read = |_: &str, v: &serde_json::Value| {
+            let label = v["l"].as_str().unwrap_or_default().to_string();
+            let labels = BTreeMap::from([("from".to_string(), label)]);
+            ("n".to_string(), labels, Vec::new())
+        };
+        cache_of("things", read, CacherConfig::default()).await
+    }
+
+    /// Pod-like things indexed by `spec.nodeName`, read from the stored
+    /// JSON's `node` (absent: unbound).
     async fn node_indexed_cache() -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let storage: Arc<dyn Storage> =
-            Arc::new(storage::SqliteStorage::open(dir.path()).expect("store"));
-        let decode: DecodeFn = Arc::new(|kv: &KeyValue| {
-            let v: serde_json::Value =
-                serde_json::from_slice(&kv.value).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let read = |key: &str, v: &serde_json::Value| {
+            let name = key.rsplit('/').next().unwrap_or_default().to_string();
             let node = v["node"].as_str().unwrap_or_default().to_string();
-            Ok(CachedObject::new(
-                kv.key.clone(),
-                kv.key.rsplit('/').next().unwrap_or_default().into(),
-                String::new(),
-                kv.mod_revision,
-                kv.value.clone(),
-                BTreeMap::new(),
-                vec![("spec.nodeName", node)],
-            ))
-        });
+            (name, BTreeMap::new(), vec![("spec.nodeName", node)])
+        };
         let config = CacherConfig {
             indexed_field: Some("spec.nodeName"),
             ..CacherConfig::default()
         };
-        let cacher = Cacher::start(storage.clone(), "/registry/pods/".into(), decode, config);
-        cacher.wait_ready().await;
-        (dir, storage, cacher)
+        cache_of("pods", read, config).await
     }
 
     fn on_node(node: Option<&str>) -> Bytes {
