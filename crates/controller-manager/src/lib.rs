@@ -31,6 +31,8 @@
 //! flags and leader election.
 
 pub mod deployment;
+#[cfg(test)]
+mod endpoint_fixtures;
 pub mod endpoints;
 pub mod endpointslice;
 pub mod garbagecollector;

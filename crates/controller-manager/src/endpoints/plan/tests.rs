@@ -1,44 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
-use serde_json::{Value, json};
-
-fn service(spec: Value) -> Service {
-    let mut v = json!({
-        "metadata": {"name": "web", "namespace": "ns", "labels": {"team": "a"}},
-        "spec": {
-            "selector": {"app": "web"},
-            "clusterIP": "10.96.0.10",
-            "ipFamilies": ["IPv4"],
-            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]
-        }
-    });
-    for (k, val) in spec.as_object().unwrap() {
-        v["spec"][k] = val.clone();
-    }
-    serde_json::from_value(v).unwrap()
-}
-
-/// A running pod `name` with IP `ip`, ready or not, whose container names
-/// port `http` as `http_port`.
-fn pod(name: &str, ip: &str, ready: bool, http_port: i32) -> Value {
-    json!({
-        "metadata": {"name": name, "namespace": "ns", "uid": format!("uid-{name}"), "labels": {"app": "web"}},
-        "spec": {"nodeName": "n1", "containers": [{"name": "c", "image": "i", "ports": [
-            {"name": "http", "containerPort": http_port}
-        ]}]},
-        "status": {
-            "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}],
-            "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]
-        }
-    })
-}
-
-fn pods(v: Vec<Value>) -> Vec<Arc<Pod>> {
-    v.into_iter()
-        .map(|p| Arc::new(serde_json::from_value(p).unwrap()))
-        .collect()
-}
+use crate::endpoint_fixtures::{pod, pods, service};
+use serde_json::json;
 
 fn created(svc: &Service, p: &[Arc<Pod>]) -> Endpoints {
     match plan(svc, p, None) {
