@@ -629,6 +629,13 @@ mod tests {
     /// Pod-like things indexed by `spec.nodeName`, read from the stored
     /// JSON's `node` (absent: unbound).
     async fn node_indexed_cache() -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
+        node_indexed_cache_of(CacherConfig::default().indexed_capacity).await
+    }
+
+    /// The same, with `capacity` events per node channel.
+    async fn node_indexed_cache_of(
+        capacity: usize,
+    ) -> (tempfile::TempDir, Arc<dyn Storage>, Cacher) {
         let read = |key: &str, v: &serde_json::Value| {
             let name = key.rsplit('/').next().unwrap_or_default().to_string();
             let node = v["node"].as_str().unwrap_or_default().to_string();
@@ -636,6 +643,7 @@ mod tests {
         };
         let config = CacherConfig {
             indexed_field: Some("spec.nodeName"),
+            indexed_capacity: capacity,
             ..CacherConfig::default()
         };
         cache_of("pods", read, config).await
@@ -785,5 +793,52 @@ mod tests {
         assert_eq!(cacher.inner.known.lock().expect("lock").len(), 1);
         cacher.forget(key, &other);
         assert!(cacher.inner.known.lock().expect("lock").is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_pinned_watch_that_falls_behind_ends_and_resumes_without_loss() {
+        use futures::StreamExt;
+
+        let (_dir, storage, cacher) = node_indexed_cache_of(4).await;
+        let filter =
+            Filter::parse(None, None, Some("spec.nodeName=a"), &["spec.nodeName"]).expect("filter");
+        let start = cacher.watch(None, &filter).expect("watch");
+        let from = start.revision;
+        let opts = watcher::WatchOptions {
+            bookmarks: false,
+            bookmark_interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(60),
+            initial_events_end: false,
+            kind: "Pod",
+            api_version: "v1".into(),
+        };
+        let mut body = watcher::serve(start, filter.clone(), opts, ());
+        // Ten events for node a while the client reads nothing: more than
+        // its channel holds.
+        let mut last = 0;
+        for i in 0..10 {
+            let kv = storage
+                .create(&format!("/registry/pods/p{i}"), on_node(Some("a")))
+                .await
+                .expect("create");
+            last = kv.mod_revision;
+        }
+        cacher.wait_fresh(last).await.expect("fresh");
+        // The watch ends rather than skip events ...
+        let ended = tokio::time::timeout(Duration::from_secs(5), body.next())
+            .await
+            .expect("the lagging watch ends");
+        assert!(ended.is_none(), "no partial stream: {ended:?}");
+        // ... and the client, re-watching from the last resourceVersion it
+        // saw, gets all ten from the history.
+        let resumed = cacher.watch(Some(from), &filter).expect("resume");
+        let names: Vec<&str> = resumed
+            .initial
+            .iter()
+            .filter(|e| watcher::line_for(e, &filter).is_some())
+            .map(|e| e.object.name.as_str())
+            .collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("p{i}")).collect();
+        assert_eq!(names, expected);
     }
 }
