@@ -76,10 +76,12 @@ pub struct CacherConfig {
     /// disconnected (it re-watches from its last resourceVersion).
     pub fanout_capacity: usize,
     /// The selectable field whose watches get a channel per value (set per
-    /// kind by the registry: pods index `spec.nodeName`).
+    /// kind by the registry: pods index `spec.nodeName`, ConfigMaps and
+    /// Secrets `metadata.name`).
     pub indexed_field: Option<&'static str>,
     /// Capacity of each per-value channel. Smaller than the main one: there
-    /// is one per node, and each carries only its node's events.
+    /// is one per value (node, name), and each carries only its value's
+    /// events.
     pub indexed_capacity: usize,
 }
 
@@ -207,6 +209,11 @@ impl Cacher {
 
     pub fn is_ready(&self) -> bool {
         *self.inner.ready.borrow()
+    }
+
+    /// The keys it caches: `/registry/pods/`.
+    pub fn prefix(&self) -> &str {
+        &self.inner.prefix
     }
 
     pub fn config(&self) -> &CacherConfig {

@@ -137,3 +137,87 @@ pub fn install(storage: Arc<dyn Storage>, config: CacherConfig) -> Installed {
     b.add::<Lease>(LeaseStrategy, &[], &[]);
     b.installed
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::cacher::{Filter, Message};
+
+    /// The watches kubelets open by the thousand are indexed, as upstream's
+    /// are: pods by node, ConfigMaps and Secrets by name. A pinned watch
+    /// shares its value's channel and is woken by that value's events only.
+    #[tokio::test]
+    async fn the_watches_kubelets_open_are_indexed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let storage: Arc<dyn Storage> =
+            Arc::new(storage::SqliteStorage::open(dir.path()).expect("store"));
+        let installed = install(storage.clone(), CacherConfig::default());
+        let pod = |name: &str, node: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"{name}","namespace":"default"}},"spec":{{"nodeName":"{node}","containers":[]}}}}"#
+            )
+        };
+        let named = |kind: &str, name: &str| {
+            format!(
+                r#"{{"apiVersion":"v1","kind":"{kind}","metadata":{{"name":"{name}","namespace":"default"}}}}"#
+            )
+        };
+        // plural, the kubelet's selector, an object it selects, one it does not.
+        let cases = [
+            (
+                "pods",
+                "spec.nodeName=node-1",
+                ("a", pod("a", "node-1")),
+                ("b", pod("b", "node-2")),
+            ),
+            (
+                "configmaps",
+                "metadata.name=app",
+                ("app", named("ConfigMap", "app")),
+                ("other", named("ConfigMap", "other")),
+            ),
+            (
+                "secrets",
+                "metadata.name=app",
+                ("app", named("Secret", "app")),
+                ("other", named("Secret", "other")),
+            ),
+        ];
+        for (plural, selector, (wanted, wanted_json), (other, other_json)) in cases {
+            let prefix = format!("/registry/{plural}/");
+            let cacher = installed
+                .caches
+                .iter()
+                .find(|c| c.prefix() == prefix)
+                .expect("installed");
+            cacher.wait_ready().await;
+            let filter = Filter::parse(Some("default"), None, Some(selector), &["spec.nodeName"])
+                .expect("filter");
+            let mut start = cacher.watch(None, &filter).expect("watch");
+            let _second = cacher.watch(None, &filter).expect("watch");
+            assert_eq!(cacher.indexed_channels(), 1, "{plural}");
+
+            storage
+                .create(&format!("{prefix}default/{other}"), Bytes::from(other_json))
+                .await
+                .expect("create");
+            let last = storage
+                .create(
+                    &format!("{prefix}default/{wanted}"),
+                    Bytes::from(wanted_json),
+                )
+                .await
+                .expect("create");
+            cacher.wait_fresh(last.mod_revision).await.expect("fresh");
+            let mut woken_by = Vec::new();
+            while let Ok(msg) = start.live.try_recv() {
+                if let Message::Event(event) = msg {
+                    woken_by.push(event.object.name.clone());
+                }
+            }
+            assert_eq!(woken_by, [wanted], "{plural}");
+        }
+    }
+}

@@ -104,7 +104,8 @@ pub trait Strategy<K: Resource>: Send + Sync + 'static {
     /// The selectable field the watch cache indexes watches by: a watch
     /// pinning it (`spec.nodeName=node-1`) is woken only by the events of
     /// objects with that value (upstream's indexed trigger; pods: their
-    /// node, which every kubelet watches).
+    /// node, which every kubelet watches; ConfigMaps and Secrets: their
+    /// name, which a kubelet watches for each one its pods use).
     fn watch_index(&self) -> Option<&'static str> {
         None
     }

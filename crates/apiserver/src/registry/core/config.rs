@@ -79,6 +79,12 @@ fn immutable_rules(
 }
 
 impl Strategy<ConfigMap> for ConfigMapStrategy {
+    /// Kubelets watch each ConfigMap their pods use by name (upstream's
+    /// `NameTriggerFunc`).
+    fn watch_index(&self) -> Option<&'static str> {
+        Some("metadata.name")
+    }
+
     fn validate(&self, cm: &ConfigMap) -> Vec<FieldError> {
         let mut errs = Vec::new();
         let binary = cm.binary_data.as_ref();
@@ -187,6 +193,11 @@ fn validate_secret_type(secret: &Secret, errs: &mut Vec<FieldError>) {
 }
 
 impl Strategy<Secret> for SecretStrategy {
+    /// Kubelets watch each Secret their pods use by name.
+    fn watch_index(&self) -> Option<&'static str> {
+        Some("metadata.name")
+    }
+
     /// `type` defaults to `Opaque`; `stringData` is a write-only
     /// convenience merged into `data` (winning over it) and never stored,
     /// as upstream's conversion does.
