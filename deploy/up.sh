@@ -3,8 +3,10 @@
 # etcd, no set-up) and writes a kubeconfig for kubectl:
 #   kube-apiserver  on 127.0.0.1:$OXKUBE_PORT, data in ./.oxkube
 #   kube-scheduler  (leader election on, /healthz and /metrics on :10259)
-#   kube-controller-manager (ReplicaSets, ReplicationControllers, node pod
-#                   CIDRs from 10.244.0.0/16, default ServiceAccounts)
+#   kube-controller-manager (ReplicaSets, ReplicationControllers,
+#                   Deployments, Endpoints/EndpointSlices, node lifecycle,
+#                   node pod CIDRs from 10.244.0.0/16, default
+#                   ServiceAccounts, garbage collection, namespace deletion)
 #   oxkube-sim      $OXKUBE_SIM_NODES simulated nodes (kwok-like: they register,
 #                   heartbeat and report their pods Running, but run no
 #                   containers), until real kubelets join

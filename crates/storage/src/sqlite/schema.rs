@@ -8,7 +8,7 @@
 //! that newer rows have superseded.
 //!
 //! You can look inside with the `sqlite3` shell:
-//! `sqlite3 /var/lib/oxkube/state.db "select rev, key, deleted from log order by rev desc limit 10"`.
+//! `sqlite3 /var/lib/oxkube/db/state.db "select rev, key, deleted from log order by rev desc limit 10"`.
 
 use rusqlite::Connection;
 
